@@ -1,0 +1,333 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Data integrity of page migration with move_pages(2).
+ *
+ * Each test fills a buffer with a pattern that differs for every 64-bit word
+ * and pass, moves the whole buffer between two nodes with move_pages(2) calls
+ * of many folios (so migrate_pages() works on real batches, not on one folio
+ * at a time), and then checks three things: every page reports the target
+ * node, every byte still holds the pattern, and /proc/vmstat counted at least
+ * as many migrated pages as were moved.  The buffer goes back and forth
+ * several times with a fresh pattern each time.
+ *
+ * Needs two memory nodes; skips otherwise.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "../kselftest_harness.h"
+
+#define MPOL_MF_MOVE	(1 << 1)
+#define NR_PASSES	4
+#define MAX_RETRIES	10
+#define PMD_SIZE_2M	(2UL << 20)
+
+static long move_pages_raw(unsigned long count, void **pages, const int *nodes,
+			   int *status, int flags)
+{
+	return syscall(SYS_move_pages, 0, count, pages, nodes, status, flags);
+}
+
+/* The first two memory nodes, from sysfs (no libnuma needed). */
+static int two_nodes(int *n1, int *n2)
+{
+	char buf[256];
+	int fd, len, a, b;
+
+	fd = open("/sys/devices/system/node/has_memory", O_RDONLY);
+	if (fd < 0)
+		fd = open("/sys/devices/system/node/online", O_RDONLY);
+	if (fd < 0)
+		return -1;
+	len = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (len <= 0)
+		return -1;
+	buf[len] = '\0';
+	/* Formats: "0-1", "0,2", "0-3,5". */
+	if (sscanf(buf, "%d-%d", &a, &b) == 2 && b > a) {
+		*n1 = a;
+		*n2 = a + 1;
+		return 0;
+	}
+	if (sscanf(buf, "%d,%d", &a, &b) == 2) {
+		*n1 = a;
+		*n2 = b;
+		return 0;
+	}
+	return -1;
+}
+
+static unsigned long vmstat(const char *name)
+{
+	char key[64];
+	unsigned long val;
+	FILE *f = fopen("/proc/vmstat", "r");
+
+	if (!f)
+		return 0;
+	while (fscanf(f, "%63s %lu", key, &val) == 2) {
+		if (!strcmp(key, name)) {
+			fclose(f);
+			return val;
+		}
+	}
+	fclose(f);
+	return 0;
+}
+
+static uint64_t pattern(unsigned long word, unsigned int pass)
+{
+	uint64_t x = word * 0x9E3779B97F4A7C15ULL + pass * 0xD1B54A32D192ED03ULL + 1;
+
+	x ^= x >> 31;
+	return x;
+}
+
+static void fill(uint64_t *buf, size_t size, unsigned int pass)
+{
+	size_t i;
+
+	for (i = 0; i < size / sizeof(*buf); i++)
+		buf[i] = pattern(i, pass);
+}
+
+/* Returns the index of the first bad word, or -1 when every byte is intact. */
+static long verify(const uint64_t *buf, size_t size, unsigned int pass)
+{
+	size_t i;
+
+	for (i = 0; i < size / sizeof(*buf); i++)
+		if (buf[i] != pattern(i, pass))
+			return i;
+	return -1;
+}
+
+/*
+ * Move the folios starting at each of @nr addresses to @node, retrying the
+ * ones that were busy.  Returns the number that did not move.
+ */
+static long move_all(void **addr, unsigned long nr, int node, int *status)
+{
+	int *nodes = calloc(nr, sizeof(int));
+	void **todo = calloc(nr, sizeof(void *));
+	unsigned long i, left = nr;
+	int retry;
+
+	if (!nodes || !todo) {
+		free(nodes);
+		free(todo);
+		return nr;
+	}
+	for (i = 0; i < nr; i++) {
+		nodes[i] = node;
+		todo[i] = addr[i];
+	}
+	for (retry = 0; retry < MAX_RETRIES && left; retry++) {
+		unsigned long j = 0;
+
+		if (move_pages_raw(left, todo, nodes, status, MPOL_MF_MOVE) < 0)
+			break;
+		for (i = 0; i < left; i++)
+			if (status[i] != node)
+				todo[j++] = todo[i];
+		left = j;
+	}
+	free(nodes);
+	free(todo);
+	return left;
+}
+
+/* Count of the @nr_pages base pages at @buf that are not on @node. */
+static unsigned long pages_not_on(char *buf, unsigned long nr_pages, int node,
+				  size_t page_size, int *status)
+{
+	void **addr = calloc(nr_pages, sizeof(void *));
+	unsigned long i, bad = 0;
+
+	if (!addr)
+		return nr_pages;
+	for (i = 0; i < nr_pages; i++)
+		addr[i] = buf + i * page_size;
+	if (move_pages_raw(nr_pages, addr, NULL, status, 0) < 0)
+		bad = nr_pages;
+	else
+		for (i = 0; i < nr_pages; i++)
+			bad += status[i] != node;
+	free(addr);
+	return bad;
+}
+
+FIXTURE(migrate_integrity)
+{
+	int n1, n2;
+	size_t page_size;
+};
+
+FIXTURE_SETUP(migrate_integrity)
+{
+	if (two_nodes(&self->n1, &self->n2))
+		SKIP(return, "needs two memory nodes");
+	self->page_size = getpagesize();
+}
+
+FIXTURE_TEARDOWN(migrate_integrity)
+{
+}
+
+/*
+ * Bounce @buf (@size bytes, folios of @folio_size) between the fixture's
+ * nodes NR_PASSES times and check nodes, bytes and counters after each move.
+ */
+static void bounce(struct __test_metadata *_metadata,
+		   FIXTURE_DATA(migrate_integrity) *self,
+		   char *buf, size_t size, size_t folio_size)
+{
+	unsigned long nr_pages = size / self->page_size;
+	unsigned long nr_folios = size / folio_size;
+	int *status = calloc(nr_pages, sizeof(int));
+	void **addr = calloc(nr_folios, sizeof(void *));
+	unsigned int pass;
+	unsigned long i;
+
+	ASSERT_NE(status, NULL);
+	ASSERT_NE(addr, NULL);
+	for (i = 0; i < nr_folios; i++)
+		addr[i] = buf + i * folio_size;
+
+	/* Start from a known node. */
+	fill((uint64_t *)buf, size, 0);
+	ASSERT_EQ(move_all(addr, nr_folios, self->n1, status), 0);
+	ASSERT_EQ(pages_not_on(buf, nr_pages, self->n1, self->page_size, status), 0);
+
+	for (pass = 1; pass <= NR_PASSES; pass++) {
+		int to = (pass & 1) ? self->n2 : self->n1;
+		unsigned long ok0 = vmstat("pgmigrate_success");
+		unsigned long thp0 = vmstat("thp_migration_success");
+		unsigned long ok, thp;
+		long bad;
+
+		fill((uint64_t *)buf, size, pass);
+		ASSERT_EQ(move_all(addr, nr_folios, to, status), 0)
+			TH_LOG("pass %u: folios left behind moving to node %d", pass, to);
+		ASSERT_EQ(pages_not_on(buf, nr_pages, to, self->page_size, status), 0)
+			TH_LOG("pass %u: pages not on node %d", pass, to);
+		bad = verify((uint64_t *)buf, size, pass);
+		ASSERT_EQ(bad, -1)
+			TH_LOG("pass %u: word %ld (page %lu) corrupt after moving to node %d",
+			       pass, bad, bad * 8 / self->page_size, to);
+		ok = vmstat("pgmigrate_success") - ok0;
+		thp = vmstat("thp_migration_success") - thp0;
+		ASSERT_GE(ok, nr_pages)
+			TH_LOG("pass %u: pgmigrate_success grew by %lu, moved %lu pages",
+			       pass, ok, nr_pages);
+		if (folio_size > self->page_size)
+			ASSERT_GE(thp, nr_folios)
+				TH_LOG("pass %u: thp_migration_success grew by %lu, moved %lu THPs",
+				       pass, thp, nr_folios);
+	}
+	free(addr);
+	free(status);
+}
+
+/* 16 MB of private anonymous 4 KB pages: several full batches of 512 folios. */
+TEST_F(migrate_integrity, anon_4k)
+{
+	size_t size = 16UL << 20;
+	char *buf = mmap(NULL, size, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	ASSERT_NE(buf, MAP_FAILED);
+	madvise(buf, size, MADV_NOHUGEPAGE);
+	bounce(_metadata, self, buf, size, self->page_size);
+	munmap(buf, size);
+}
+
+static int thp_available(void)
+{
+	char buf[128] = "";
+	int fd = open("/sys/kernel/mm/transparent_hugepage/enabled", O_RDONLY);
+
+	if (fd < 0)
+		return 0;
+	if (read(fd, buf, sizeof(buf) - 1) < 0)
+		buf[0] = '\0';
+	close(fd);
+	return !strstr(buf, "[never]");
+}
+
+/* True when the whole of [buf, buf + size) is backed by PMD-mapped THPs. */
+static int all_thp(char *buf, size_t size)
+{
+	unsigned long start = (unsigned long)buf, lo, hi, kb;
+	char line[256];
+	int in = 0, ok = 0;
+	FILE *f = fopen("/proc/self/smaps", "r");
+
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "%lx-%lx ", &lo, &hi) == 2)
+			in = lo <= start && start < hi;
+		else if (in && sscanf(line, "AnonHugePages: %lu kB", &kb) == 1)
+			ok = kb * 1024 >= size;
+	}
+	fclose(f);
+	return ok;
+}
+
+/* 32 MB of private anonymous 2 MB THPs. */
+TEST_F(migrate_integrity, anon_thp)
+{
+	size_t size = 32UL << 20;
+	char *raw, *buf;
+
+	if (!thp_available())
+		SKIP(return, "transparent hugepages are disabled");
+	raw = mmap(NULL, size + PMD_SIZE_2M, PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(raw, MAP_FAILED);
+	buf = (char *)(((unsigned long)raw + PMD_SIZE_2M - 1) & ~(PMD_SIZE_2M - 1));
+	ASSERT_EQ(madvise(buf, size, MADV_HUGEPAGE), 0);
+	memset(buf, 1, size);
+	if (!all_thp(buf, size)) {
+		munmap(raw, size + PMD_SIZE_2M);
+		SKIP(return, "could not get THPs for the whole buffer");
+	}
+	bounce(_metadata, self, buf, size, PMD_SIZE_2M);
+	munmap(raw, size + PMD_SIZE_2M);
+}
+
+/* 16 MB of shared anonymous memory: shmem pagecache. */
+TEST_F(migrate_integrity, shmem)
+{
+	size_t size = 16UL << 20;
+	char *buf = mmap(NULL, size, PROT_READ | PROT_WRITE,
+			 MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+
+	ASSERT_NE(buf, MAP_FAILED);
+	bounce(_metadata, self, buf, size, self->page_size);
+	munmap(buf, size);
+}
+
+/* A single page: the smallest migration, one folio per call. */
+TEST_F(migrate_integrity, anon_single_page)
+{
+	size_t size = self->page_size;
+	char *buf = mmap(NULL, size, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	ASSERT_NE(buf, MAP_FAILED);
+	bounce(_metadata, self, buf, size, self->page_size);
+	munmap(buf, size);
+}
+
+TEST_HARNESS_MAIN
