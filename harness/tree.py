@@ -365,7 +365,8 @@ def cmd_refresh():
         die("the tree was never prepared: run 'make prepare' first")
     want = desired_state()
     updated = []
-    for path in tree_edits(manifest):
+    edits = tree_edits(manifest)
+    for path in edits:
         full = os.path.join(TREE, path)
         cur = read(full)
         base = base_content(path)
@@ -408,8 +409,15 @@ def cmd_refresh():
         info("refreshed %s" % u)
     if not updated:
         info("nothing to refresh")
-    # The tree now matches the repository: record it so prepare is quiet.
-    save_manifest({p: sha(d) for p, d in desired_state().items()})
+    # The refreshed files now match the repository: record them so prepare
+    # sees no edit; every other file keeps what prepare last wrote.
+    for path in edits:
+        cur = read(os.path.join(TREE, path))
+        if cur is None or cur == base_content(path):
+            manifest.pop(path, None)
+        else:
+            manifest[path] = sha(cur)
+    save_manifest(manifest)
 
 
 def cmd_status():

@@ -1,0 +1,44 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# Install what the harness needs from Debian's packages; idempotent.
+. "$(dirname "$0")/lib.sh"
+
+mkdir -p "$BUILD"
+PKGS="linux-source-6.12 qemu-system-x86 busybox-static gcc make flex bison bc
+libelf-dev libssl-dev cpio gzip xz-utils kmod patch git perl python3 ccache sparse
+libnuma-dev libc6-dev"
+[ -n "$EXTRA_PKGS" ] && PKGS="$PKGS $EXTRA_PKGS"
+
+missing=
+for p in $PKGS; do
+	dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q '^install ok installed' ||
+		missing="$missing $p"
+done
+
+if [ -n "$missing" ]; then
+	say "installing from Debian's packages:$missing"
+	sudo=
+	[ "$(id -u)" = 0 ] || sudo=sudo
+	[ -z "$sudo" ] || command -v sudo >/dev/null ||
+		die "need root (or sudo) to install:$missing"
+	export DEBIAN_FRONTEND=noninteractive
+	if ! $sudo apt-get install -y -q --no-install-recommends $missing >"$BUILD/apt.log" 2>&1; then
+		say "refreshing the package lists"
+		$sudo apt-get update -q >>"$BUILD/apt.log" 2>&1 ||
+			die "cannot reach Debian's package registry (apt-get update failed; see $BUILD/apt.log)"
+		$sudo apt-get install -y -q --no-install-recommends $missing >>"$BUILD/apt.log" 2>&1 ||
+			die "apt-get install$missing failed; see $BUILD/apt.log"
+	fi
+fi
+
+# Say what we run on, and fail early on what cannot work.
+command -v qemu-system-x86_64 >/dev/null || die "qemu-system-x86_64 is missing (package qemu-system-x86)"
+[ -x /bin/busybox ] || die "/bin/busybox is missing (package busybox-static)"
+[ -f /usr/src/linux-source-6.12.tar.xz ] || die "/usr/src/linux-source-6.12.tar.xz is missing (package linux-source-6.12)"
+
+need=4
+[ -d "$TREE/.git" ] || need=12
+avail=$(df -P -B1G "$BUILD" | awk 'NR == 2 { print $4 }')
+[ "$avail" -ge "$need" ] ||
+	die "not enough disk space in $BUILD: $avail GB free, the harness needs $need GB"
+exit 0

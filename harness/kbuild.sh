@@ -1,0 +1,51 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# Configure and build one kernel flavour of the prepared tree.
+#   demo   small x86_64 guest config + Kconfig.offload
+#   check  the same + debug options + KUnit (harness/config/debug.config)
+#   off    check with CONFIG_MIGRATION_COPY_OFFLOAD=n (the feature-off gate)
+# Usage: kbuild.sh FLAVOUR [make targets...]  (default: bzImage modules)
+. "$(dirname "$0")/lib.sh"
+
+flavour=$1; shift
+targets=${*:-bzImage modules}
+O=$(objdir "$flavour")
+mkdir -p "$O"
+
+frags="$REPO/harness/config/base.config $REPO/Kconfig.offload"
+case $flavour in
+demo) ;;
+check) frags="$frags $REPO/harness/config/debug.config" ;;
+off)
+	frags="$frags $REPO/harness/config/debug.config"
+	printf 'CONFIG_MIGRATION_COPY_OFFLOAD=n\n' > "$O/offload-off.config"
+	frags="$frags $O/offload-off.config"
+	;;
+*) die "unknown kernel flavour '$flavour'" ;;
+esac
+
+# Merge the fragments on allnoconfig, then check that every value asked for
+# stuck: a symbol whose dependencies are not met silently drops out otherwise.
+cat $frags > "$O/fragments.config"
+( cd "$TREE" && scripts/kconfig/merge_config.sh -n -m -O "$O" $frags ) > "$O/config.log" 2>&1 ||
+	die "merging the config fragments failed; see $O/config.log"
+make -C "$TREE" O="$O" -s allnoconfig KCONFIG_ALLCONFIG="$O/.config" >> "$O/config.log" 2>&1 ||
+	die "make allnoconfig failed; see $O/config.log"
+bad=
+while IFS= read -r line; do
+	case $line in
+	CONFIG_*=n) sym=${line%%=*}; grep -q "^$sym=" "$O/.config" && bad="$bad $line" ;;
+	CONFIG_*=*) grep -qxF "$line" "$O/.config" || bad="$bad $line" ;;
+	"# CONFIG_"*" is not set") sym=${line#\# }; sym=${sym%% *}
+		grep -q "^$sym=" "$O/.config" && bad="$bad $sym=n" ;;
+	esac
+done < <(tac "$O/fragments.config" | awk -F'[= ]' '{ k = ($1 == "#") ? $2 : $1; if (!seen[k]++) print }' | tac)
+[ -z "$bad" ] || die "config values that did not stick in $O/.config (unknown symbol or unmet dependency):$bad"
+
+say "building $flavour kernel ($targets) in $O"
+start=$(date +%s)
+if ! kmake "$O" $targets > "$O/build.log" 2>&1; then
+	grep -E 'error|Error' "$O/build.log" | head -30 >&2
+	die "building the $flavour kernel failed; see $O/build.log"
+fi
+say "built $flavour kernel in $(( $(date +%s) - start ))s ($(make -s -C "$TREE" O="$O" kernelrelease 2>/dev/null))"

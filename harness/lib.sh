@@ -1,0 +1,34 @@
+# SPDX-License-Identifier: GPL-2.0
+# Shared settings of the harness scripts (sourced, not run).
+
+set -o pipefail
+REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+BUILD=${BUILD_DIR:-$REPO/build}
+SRC=$BUILD/src
+TREE=$SRC/linux-source-6.12
+JOBS=${JOBS:-$(nproc)}
+export CCACHE_DIR=${CCACHE_DIR:-$BUILD/ccache}
+# Builds of different trees (the prepared tree, the series checkout) share
+# cache entries: paths under $BUILD are hashed relative to the object folder,
+# and every object folder sits next to its tree (../linux-source-6.12).
+export CCACHE_BASEDIR=${CCACHE_BASEDIR:-$BUILD}
+export CCACHE_NOHASHDIR=1
+export CCACHE_MAXSIZE=${CCACHE_MAXSIZE:-8G}
+
+say() { printf '%s\n' "harness: $*"; }
+die() { printf '%s\n' "harness: error: $*" >&2; exit 1; }
+
+# Object folder and artifact folder of a build flavour (demo, check, off).
+objdir() { echo "$SRC/obj-$1"; }
+artdir() { echo "$BUILD/$1"; }
+
+kmake() {
+	local o=$1; shift
+	make -C "$TREE" O="$o" -j"$JOBS" CC="ccache gcc" HOSTCC="ccache gcc" "$@"
+}
+
+# True when the tree's Kconfig knows the symbol (without CONFIG_).
+have_symbol() {
+	grep -rqs --include='Kconfig*' -E "^(menu)?config $1\$" "$TREE/mm" "$TREE/drivers/dma" \
+		"$TREE/lib" "$TREE/init"
+}

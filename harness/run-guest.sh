@@ -1,0 +1,76 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# Boot a built flavour in a two-node NUMA guest and run a job in it.
+#   run-guest.sh FLAVOUR MODE     MODE: demo (console to the terminal) or check
+# Writes $BUILD/FLAVOUR/console.log (and selftests.tap for check).
+# Exit status: 0 when the guest reached the end of its job, else non-zero.
+. "$(dirname "$0")/lib.sh"
+
+flavour=$1
+mode=$2
+A=$(artdir "$flavour")
+[ -f "$A/bzImage" ] && [ -f "$A/initramfs.cpio.gz" ] || die "$flavour kernel or initramfs missing"
+command -v qemu-system-x86_64 >/dev/null || die "qemu-system-x86_64 is missing (package qemu-system-x86)"
+
+SMP=${GUEST_CPUS:-4}
+MEM_PER_NODE=${GUEST_NODE_MB:-1024}
+TIMEOUT=${GUEST_TIMEOUT:-2400}
+half=$((SMP / 2))
+
+# KVM is used only if a quick probe shows it really boots a guest; the
+# answer is cached (delete $BUILD/kvm-probe to probe again).
+accel() {
+	if [ -n "$GUEST_ACCEL" ]; then echo "$GUEST_ACCEL"; return; fi
+	if [ ! -w /dev/kvm ]; then echo tcg; return; fi
+	if [ ! -f "$BUILD/kvm-probe" ]; then
+		if timeout 30 qemu-system-x86_64 -accel kvm -cpu host -smp 1 -m 256 -nographic \
+			-no-reboot -kernel "$A/bzImage" -initrd "$A/initramfs.cpio.gz" \
+			-append "console=ttyS0 harness=probe panic=-1" 2>/dev/null </dev/null |
+			grep -q 'harness: probe ok'; then
+			echo kvm > "$BUILD/kvm-probe"
+		else
+			echo tcg > "$BUILD/kvm-probe"
+		fi
+	fi
+	cat "$BUILD/kvm-probe"
+}
+ACCEL=$(accel)
+if [ "$ACCEL" = kvm ]; then
+	accel_opts="-accel kvm -cpu host"
+else
+	accel_opts="-accel tcg,thread=multi -cpu max"
+fi
+
+numa=
+for n in 0 1; do
+	first=$((n * half)); last=$((n * half + half - 1))
+	numa="$numa -object memory-backend-ram,id=mem$n,size=${MEM_PER_NODE}M"
+	numa="$numa -numa node,nodeid=$n,memdev=mem$n,cpus=$first-$last"
+done
+
+rm -f "$A/console.log" "$A/selftests.tap"
+# The demo's console shows the demo, not the boot (console.log has it all
+# for check, which boots with the default log level).
+quiet=
+[ "$mode" = demo ] && quiet=quiet
+serial2=
+[ "$mode" = check ] && serial2="-serial file:$A/selftests.tap"
+say "booting the $flavour kernel: QEMU $ACCEL, $SMP vCPUs, 2 nodes x ${MEM_PER_NODE} MB (log: $A/console.log)"
+start=$(date +%s)
+timeout --foreground -k 10 "$TIMEOUT" qemu-system-x86_64 $accel_opts -machine q35 \
+	-smp "$SMP,sockets=2,cores=$half,threads=1" -m $((2 * MEM_PER_NODE)) $numa \
+	-nographic -no-reboot -nodefaults -serial stdio $serial2 \
+	-kernel "$A/bzImage" -initrd "$A/initramfs.cpio.gz" \
+	-append "console=ttyS0 $quiet harness=$mode panic=-1 oops=panic transparent_hugepage=madvise $GUEST_CMDLINE" \
+	</dev/null 2>&1 | tr -d '\r' | tee "$A/console.log" |
+	if [ "$mode" = demo ]; then cat; else grep --line-buffered '^harness: '; fi
+rc=${PIPESTATUS[0]}
+secs=$(( $(date +%s) - start ))
+echo "$ACCEL $SMP $secs" > "$A/guest.info"
+[ "$rc" = 124 ] && { say "the guest timed out after ${TIMEOUT}s"; exit 124; }
+grep -q '^harness: done' "$A/console.log" || { say "the guest did not finish its job (exit status $rc)"; exit 1; }
+if [ "$mode" = demo ] && ! grep -q '^harness: demo exit status 0' "$A/console.log"; then
+	say "the demo failed (see above)"
+	exit 1
+fi
+say "guest finished in ${secs}s"
