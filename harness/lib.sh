@@ -4,7 +4,7 @@
 set -o pipefail
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BUILD=${BUILD_DIR:-$REPO/build}
-SRC=$BUILD/src
+SRC=${HARNESS_SRC:-$BUILD/src}
 TREE=$SRC/linux-source-6.12
 JOBS=${JOBS:-$(nproc)}
 export CCACHE_DIR=${CCACHE_DIR:-$BUILD/ccache}

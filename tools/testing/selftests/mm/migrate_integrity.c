@@ -22,10 +22,10 @@
 #include <sys/mman.h>
 #include <sys/syscall.h>
 #include <unistd.h>
+#include <linux/mempolicy.h>
 
 #include "../kselftest_harness.h"
 
-#define MPOL_MF_MOVE	(1 << 1)
 #define NR_PASSES	4
 #define MAX_RETRIES	10
 #define PMD_SIZE_2M	(2UL << 20)
@@ -66,7 +66,7 @@ static int two_nodes(int *n1, int *n2)
 	return -1;
 }
 
-static unsigned long vmstat(const char *name)
+static unsigned long read_vmstat(const char *name)
 {
 	char key[64];
 	unsigned long val;
@@ -168,13 +168,13 @@ static unsigned long pages_not_on(char *buf, unsigned long nr_pages, int node,
 
 FIXTURE(migrate_integrity)
 {
-	int n1, n2;
+	int node[2];
 	size_t page_size;
 };
 
 FIXTURE_SETUP(migrate_integrity)
 {
-	if (two_nodes(&self->n1, &self->n2))
+	if (two_nodes(&self->node[0], &self->node[1]))
 		SKIP(return, "needs two memory nodes");
 	self->page_size = getpagesize();
 }
@@ -184,14 +184,13 @@ FIXTURE_TEARDOWN(migrate_integrity)
 }
 
 /*
- * Bounce @buf (@size bytes, folios of @folio_size) between the fixture's
- * nodes NR_PASSES times and check nodes, bytes and counters after each move.
+ * Bounce @buf (@size bytes, folios of @folio_size) between node[0] and
+ * node[1] NR_PASSES times and check nodes, bytes and counters after each move.
  */
-static void bounce(struct __test_metadata *_metadata,
-		   FIXTURE_DATA(migrate_integrity) *self,
-		   char *buf, size_t size, size_t folio_size)
+static void bounce(struct __test_metadata *_metadata, const int *node,
+		   size_t page_size, char *buf, size_t size, size_t folio_size)
 {
-	unsigned long nr_pages = size / self->page_size;
+	unsigned long nr_pages = size / page_size;
 	unsigned long nr_folios = size / folio_size;
 	int *status = calloc(nr_pages, sizeof(int));
 	void **addr = calloc(nr_folios, sizeof(void *));
@@ -205,31 +204,31 @@ static void bounce(struct __test_metadata *_metadata,
 
 	/* Start from a known node. */
 	fill((uint64_t *)buf, size, 0);
-	ASSERT_EQ(move_all(addr, nr_folios, self->n1, status), 0);
-	ASSERT_EQ(pages_not_on(buf, nr_pages, self->n1, self->page_size, status), 0);
+	ASSERT_EQ(move_all(addr, nr_folios, node[0], status), 0);
+	ASSERT_EQ(pages_not_on(buf, nr_pages, node[0], page_size, status), 0);
 
 	for (pass = 1; pass <= NR_PASSES; pass++) {
-		int to = (pass & 1) ? self->n2 : self->n1;
-		unsigned long ok0 = vmstat("pgmigrate_success");
-		unsigned long thp0 = vmstat("thp_migration_success");
+		int to = (pass & 1) ? node[1] : node[0];
+		unsigned long ok0 = read_vmstat("pgmigrate_success");
+		unsigned long thp0 = read_vmstat("thp_migration_success");
 		unsigned long ok, thp;
 		long bad;
 
 		fill((uint64_t *)buf, size, pass);
 		ASSERT_EQ(move_all(addr, nr_folios, to, status), 0)
 			TH_LOG("pass %u: folios left behind moving to node %d", pass, to);
-		ASSERT_EQ(pages_not_on(buf, nr_pages, to, self->page_size, status), 0)
+		ASSERT_EQ(pages_not_on(buf, nr_pages, to, page_size, status), 0)
 			TH_LOG("pass %u: pages not on node %d", pass, to);
 		bad = verify((uint64_t *)buf, size, pass);
 		ASSERT_EQ(bad, -1)
 			TH_LOG("pass %u: word %ld (page %lu) corrupt after moving to node %d",
-			       pass, bad, bad * 8 / self->page_size, to);
-		ok = vmstat("pgmigrate_success") - ok0;
-		thp = vmstat("thp_migration_success") - thp0;
+			       pass, bad, bad * 8 / page_size, to);
+		ok = read_vmstat("pgmigrate_success") - ok0;
+		thp = read_vmstat("thp_migration_success") - thp0;
 		ASSERT_GE(ok, nr_pages)
 			TH_LOG("pass %u: pgmigrate_success grew by %lu, moved %lu pages",
 			       pass, ok, nr_pages);
-		if (folio_size > self->page_size)
+		if (folio_size > page_size)
 			ASSERT_GE(thp, nr_folios)
 				TH_LOG("pass %u: thp_migration_success grew by %lu, moved %lu THPs",
 				       pass, thp, nr_folios);
@@ -247,7 +246,7 @@ TEST_F(migrate_integrity, anon_4k)
 
 	ASSERT_NE(buf, MAP_FAILED);
 	madvise(buf, size, MADV_NOHUGEPAGE);
-	bounce(_metadata, self, buf, size, self->page_size);
+	bounce(_metadata, self->node, self->page_size, buf, size, self->page_size);
 	munmap(buf, size);
 }
 
@@ -302,7 +301,7 @@ TEST_F(migrate_integrity, anon_thp)
 		munmap(raw, size + PMD_SIZE_2M);
 		SKIP(return, "could not get THPs for the whole buffer");
 	}
-	bounce(_metadata, self, buf, size, PMD_SIZE_2M);
+	bounce(_metadata, self->node, self->page_size, buf, size, PMD_SIZE_2M);
 	munmap(raw, size + PMD_SIZE_2M);
 }
 
@@ -314,7 +313,7 @@ TEST_F(migrate_integrity, shmem)
 			 MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 
 	ASSERT_NE(buf, MAP_FAILED);
-	bounce(_metadata, self, buf, size, self->page_size);
+	bounce(_metadata, self->node, self->page_size, buf, size, self->page_size);
 	munmap(buf, size);
 }
 
@@ -326,7 +325,7 @@ TEST_F(migrate_integrity, anon_single_page)
 			 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 
 	ASSERT_NE(buf, MAP_FAILED);
-	bounce(_metadata, self, buf, size, self->page_size);
+	bounce(_metadata, self->node, self->page_size, buf, size, self->page_size);
 	munmap(buf, size);
 }
 

@@ -1,0 +1,49 @@
+# SPDX-License-Identifier: GPL-2.0
+# Migration copy offload: build, boot and test the series on Debian's
+# linux-source-6.12.  See README.md.
+#
+#   make               install what is missing, prepare the tree, build the
+#                      small kernel, boot the two-node guest, run the demo
+#   make check         debug kernel, KUnit + selftests in the guest, static
+#                      gates; last line 'N passed, N failed, N skipped'
+#   make series        git format-patch series + cover letter in build/series/patches
+#   make check-series  every patch applies in order and builds
+#   make refresh       write edits made in the prepared tree back to patches/
+#   make reset-tree    drop edits made in the prepared tree
+#   make clean         remove guest artifacts; distclean removes all of build/
+
+H := harness
+.DEFAULT_GOAL := demo
+.PHONY: demo check series check-series refresh reset-tree prepare deps clean distclean
+
+deps:
+	@$(H)/deps.sh
+
+prepare: deps
+	@python3 $(H)/tree.py prepare
+
+demo: prepare
+	@$(H)/kbuild.sh demo
+	@$(H)/initramfs.sh demo
+	@$(H)/run-guest.sh demo demo
+
+check: prepare
+	@$(H)/check.sh
+
+series: prepare
+	@python3 $(H)/series.py write
+
+check-series: series
+	@$(H)/check-series.sh
+
+refresh:
+	@python3 $(H)/tree.py refresh
+
+reset-tree:
+	@python3 $(H)/tree.py reset
+
+clean:
+	rm -rf build/demo build/check build/bench
+
+distclean:
+	rm -rf build

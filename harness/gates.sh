@@ -1,0 +1,169 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# Static gates on the series' own files; writes TAP to $BUILD/check/gates.tap.
+#   checkpatch   scripts/checkpatch.pl --strict on every generated patch
+#   kernel-doc   scripts/kernel-doc -none -Wall on the series' kernel sources
+#   W=1          no compiler warning in the series' kernel code (new files, and
+#                the lines its diffs add to upstream files)
+#   sparse       C=2 over the same objects, same rule
+#   selftests    the series' selftests build without warnings
+#   offload-off  the check config with CONFIG_MIGRATION_COPY_OFFLOAD=n builds
+# Needs the check kernel built (harness/kbuild.sh check) and the series written.
+. "$(dirname "$0")/lib.sh"
+
+A=$(artdir check)
+O=$(objdir check)
+tap=$A/gates.tap
+mkdir -p "$A/gates"
+n=0
+: > "$tap.tmp"
+result() {	# result ok|fail|skip NAME [REASON]
+	n=$((n + 1))
+	case $1 in
+	ok) echo "ok $n $2" ;;
+	skip) echo "ok $n $2 # SKIP $3" ;;
+	*) echo "not ok $n $2" ;;
+	esac >> "$tap.tmp"
+	say "gate $2: $1${3:+ ($3)}"
+}
+
+# The series' files: new kernel sources, and upstream files it changes.
+status=$(python3 "$REPO/harness/tree.py" status) || die "tree status failed"
+new_src=$(echo "$status" | awk '$1 == "new" { print $2 }' | grep -E '^(mm|include|drivers|lib|kernel|arch)/.*\.[ch]$')
+chg_src=$(echo "$status" | awk '$1 == "changed" { print $2 }' | grep -E '^(mm|drivers|lib|kernel|arch)/.*\.c$')
+objs=
+for f in $new_src $chg_src; do
+	case $f in *.c) objs="$objs ${f%.c}.o" ;; esac
+done
+
+# Keep only diagnostics in the series' lines: any line of a new file, or a
+# line that a diff under patches/ adds to an upstream file.
+ours() {
+	python3 - "$REPO" "$TREE" <<'PY'
+import os, re, sys
+repo, tree = sys.argv[1], sys.argv[2]
+added = {}
+for root, _, names in os.walk(os.path.join(repo, "patches")):
+    for n in names:
+        if not n.endswith(".diff"):
+            continue
+        path = os.path.relpath(os.path.join(root, n), os.path.join(repo, "patches"))[:-5]
+        lines, cur = set(), 0
+        for l in open(os.path.join(root, n), errors="replace"):
+            m = re.match(r"^@@ -\d+(?:,\d+)? \+(\d+)", l)
+            if m:
+                cur = int(m.group(1))
+                continue
+            if l.startswith("+") and not l.startswith("+++"):
+                lines.add(cur)
+                cur += 1
+            elif l.startswith(" "):
+                cur += 1
+        added[path] = lines
+newfiles = set()
+for l in os.popen("git -C %s ls-files" % repo):
+    newfiles.add(l.strip())
+for l in sys.stdin:
+    m = re.match(r"^(?:\.\./)*(?:%s/)?([^:\s]+):(\d+):(?:\d+:)?\s*(warning|error)" % re.escape(tree), l)
+    if not m:
+        continue
+    f, line = m.group(1), int(m.group(2))
+    if f in newfiles or line in added.get(f, ()):
+        sys.stdout.write(l)
+PY
+}
+
+# The result parser catches every kind of failure (fixtures).
+if python3 "$REPO/harness/tests/test_results.py" > "$A/gates/harness-selftest.log" 2>&1; then
+	result ok harness-selftest
+else
+	tail -20 "$A/gates/harness-selftest.log"
+	result fail harness-selftest
+fi
+
+# checkpatch --strict.  FILE_PATH_CHANGES ("does MAINTAINERS need updating?")
+# is ignored: the series adds its MAINTAINERS entry in a patch of its own.
+patches=$(ls "$BUILD/series/patches/"0*.patch 2>/dev/null | grep -v '/0000-')
+if [ -z "$patches" ]; then
+	result fail checkpatch
+else
+	( cd "$TREE" && scripts/checkpatch.pl --strict --show-types --ignore FILE_PATH_CHANGES \
+		$patches ) > "$A/gates/checkpatch.log" 2>&1
+	if grep -qE '^(ERROR|WARNING|CHECK):' "$A/gates/checkpatch.log"; then
+		grep -E -A3 '^(ERROR|WARNING|CHECK):' "$A/gates/checkpatch.log" | head -40
+		result fail checkpatch
+	else
+		result ok checkpatch
+	fi
+fi
+
+# kernel-doc on the new kernel sources.
+if [ -z "$new_src" ]; then
+	result skip kernel-doc "no kernel sources in the series yet"
+else
+	( cd "$TREE" && scripts/kernel-doc -none -Wall $new_src ) > "$A/gates/kernel-doc.log" 2>&1
+	if [ -s "$A/gates/kernel-doc.log" ]; then
+		cat "$A/gates/kernel-doc.log"
+		result fail kernel-doc
+	else
+		result ok kernel-doc
+	fi
+fi
+
+# W=1 and sparse on the objects of the series' C files.
+if [ -z "$objs" ]; then
+	result skip W=1 "no kernel C files in the series yet"
+	result skip sparse "no kernel C files in the series yet"
+else
+	kmake "$O" W=1 $objs > "$A/gates/w1.log" 2>&1; rc=$?
+	ours < "$A/gates/w1.log" > "$A/gates/w1.ours"
+	if [ $rc != 0 ] || [ -s "$A/gates/w1.ours" ]; then
+		cat "$A/gates/w1.ours"; tail -5 "$A/gates/w1.log"
+		result fail W=1
+	else
+		result ok W=1
+	fi
+	command -v sparse >/dev/null || die "sparse is missing (package sparse)"
+	kmake "$O" C=2 $objs > "$A/gates/sparse.log" 2>&1; rc=$?
+	ours < "$A/gates/sparse.log" > "$A/gates/sparse.ours"
+	if [ $rc != 0 ] || [ -s "$A/gates/sparse.ours" ]; then
+		cat "$A/gates/sparse.ours"; tail -5 "$A/gates/sparse.log"
+		result fail sparse
+	else
+		result ok sparse
+	fi
+	# Put the objects back to the normal flags for the next incremental build.
+	kmake "$O" $objs > /dev/null 2>&1
+fi
+
+# The series' selftests compile without warnings (with -Wall -Wextra).
+sel=$(echo "$status" | awk '$1 == "new" { print $2 }' | grep -E '^tools/testing/selftests/.*\.c$')
+if [ -z "$sel" ]; then
+	result skip selftest-warnings "no selftests in the series"
+else
+	: > "$A/gates/selftests.log"
+	for f in $sel; do
+		gcc -fsyntax-only -Wall -Wextra -Wno-unused-parameter -Wno-sign-compare \
+			-I "$TREE/tools/testing/selftests" -I "$TREE/tools/testing/selftests/mm" \
+			-isystem "$O/hdr/include" "$TREE/$f" >> "$A/gates/selftests.log" 2>&1
+	done
+	if [ -s "$A/gates/selftests.log" ]; then
+		head -20 "$A/gates/selftests.log"
+		result fail selftest-warnings
+	else
+		result ok selftest-warnings
+	fi
+fi
+
+# The kernel builds with the feature turned off.
+if ! have_symbol MIGRATION_COPY_OFFLOAD; then
+	result skip offload-off "CONFIG_MIGRATION_COPY_OFFLOAD is not in the tree yet"
+elif "$REPO/harness/kbuild.sh" off bzImage modules > "$A/gates/offload-off.log" 2>&1; then
+	result ok offload-off
+else
+	tail -20 "$A/gates/offload-off.log"
+	result fail offload-off
+fi
+
+{ echo "TAP version 13"; echo "1..$n"; cat "$tap.tmp"; } > "$tap"
+rm -f "$tap.tmp"
