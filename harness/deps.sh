@@ -24,8 +24,12 @@ if [ -n "$missing" ]; then
 	export DEBIAN_FRONTEND=noninteractive
 	if ! $sudo apt-get install -y -q --no-install-recommends $missing >"$BUILD/apt.log" 2>&1; then
 		say "refreshing the package lists"
-		$sudo apt-get update -q >>"$BUILD/apt.log" 2>&1 ||
-			die "cannot reach Debian's package registry (apt-get update failed; see $BUILD/apt.log)"
+		# apt-get update exits 0 when it cannot fetch; read what it said.
+		$sudo apt-get update -q >>"$BUILD/apt.log" 2>&1
+		if grep -qE "^(W|E): (Failed to fetch|Some index files failed)" "$BUILD/apt.log"; then
+			grep -m1 -E "Could not|Temporary failure|Failed to fetch" "$BUILD/apt.log" >&2
+			die "cannot reach Debian's package registry to install$missing (see $BUILD/apt.log)"
+		fi
 		$sudo apt-get install -y -q --no-install-recommends $missing >>"$BUILD/apt.log" 2>&1 ||
 			die "apt-get install$missing failed; see $BUILD/apt.log"
 	fi
@@ -38,7 +42,7 @@ command -v qemu-system-x86_64 >/dev/null || die "qemu-system-x86_64 is missing (
 
 need=4
 [ -d "$TREE/.git" ] || need=12
-avail=$(df -P -B1G "$BUILD" | awk 'NR == 2 { print $4 }')
-[ "$avail" -ge "$need" ] ||
-	die "not enough disk space in $BUILD: $avail GB free, the harness needs $need GB"
+avail=$(df -P -B1M "$BUILD" | awk 'NR == 2 { print $4 }')
+[ "$avail" -ge $((need * 1024)) ] ||
+	die "not enough disk space in $BUILD: $((avail / 1024)).$((avail % 1024 * 10 / 1024)) GB free, the harness needs $need GB"
 exit 0

@@ -10,7 +10,8 @@
  * as many migrated pages as were moved.  The buffer goes back and forth
  * several times with a fresh pattern each time.
  *
- * Needs two memory nodes; skips otherwise.
+ * Needs two memory nodes; skips otherwise.  Run as root or not: move_pages(2)
+ * of the caller's own pages needs no privilege.
  */
 #define _GNU_SOURCE
 #include <errno.h>
