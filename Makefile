@@ -8,13 +8,14 @@
 #                      gates; last line 'N passed, N failed, N skipped'
 #   make series        git format-patch series + cover letter in build/series/patches
 #   make check-series  every patch applies in order and builds
+#   make sizes         text/data of migrate.o and vmlinux: upstream, option off, on
 #   make refresh       write edits made in the prepared tree back to patches/
 #   make reset-tree    drop edits made in the prepared tree
 #   make clean         remove guest artifacts; distclean removes all of build/
 
 H := harness
 .DEFAULT_GOAL := demo
-.PHONY: demo check series check-series refresh reset-tree prepare deps clean distclean
+.PHONY: demo check series check-series sizes refresh reset-tree prepare deps clean distclean
 
 deps:
 	@$(H)/deps.sh
@@ -35,6 +36,9 @@ series: prepare
 
 check-series: series
 	@$(H)/check-series.sh
+
+sizes: series
+	@$(H)/sizes.sh
 
 refresh:
 	@python3 $(H)/tree.py refresh

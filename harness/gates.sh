@@ -155,6 +155,23 @@ else
 	fi
 fi
 
+# The series' documentation builds without warnings in its own files.
+docs=$(echo "$status" | awk '{ print $2 }' | grep -E '^Documentation/.*\.rst$')
+if [ -z "$docs" ]; then
+	result skip htmldocs "no documentation in the series yet"
+else
+	dirs=$(echo "$docs" | cut -d/ -f2 | sort -u | tr '\n' ' ')
+	make -C "$TREE" O="$(objdir docs)" SPHINXDIRS="$dirs" htmldocs > "$A/gates/htmldocs.log" 2>&1; rc=$?
+	pat=$(echo "$status" | awk '$1 == "new" { print $2 }' | grep -E '\.(rst|c|h)$' | sed 's/[.]/[.]/g' | paste -sd'|')
+	grep -E "$pat" "$A/gates/htmldocs.log" | grep -iE 'warning|error' > "$A/gates/htmldocs.ours"
+	if [ $rc != 0 ] || [ -s "$A/gates/htmldocs.ours" ]; then
+		head -20 "$A/gates/htmldocs.ours"; tail -5 "$A/gates/htmldocs.log"
+		result fail htmldocs
+	else
+		result ok htmldocs
+	fi
+fi
+
 # The kernel builds with the feature turned off.
 if ! have_symbol MIGRATION_COPY_OFFLOAD; then
 	result skip offload-off "CONFIG_MIGRATION_COPY_OFFLOAD is not in the tree yet"

@@ -15,7 +15,7 @@ make -C "$TREE" O="$O" -s headers_install INSTALL_HDR_PATH="$O/hdr" > "$A/header
 	die "headers_install failed; see $A/headers.log"
 
 bins=$(awk '!/^#/ && NF >= 3 && $3 ~ /^\.\// { sub("^\\./", "", $3); print $3 }' \
-	"$REPO/harness/selftests.list" | sort -u)
+	"${HARNESS_SELFTESTS:-$REPO/harness/selftests.list}" | sort -u)
 targets=
 for b in $bins; do targets="$targets $A/ksft/mm/$b"; done
 if [ -n "$targets" ]; then
@@ -27,7 +27,7 @@ if [ -n "$targets" ]; then
 	}
 	for b in $bins; do cp "$A/ksft/mm/$b" "$root/tests/"; done
 fi
-grep -v '^#' "$REPO/harness/selftests.list" > "$root/tests/list"
+grep -v '^#' "${HARNESS_SELFTESTS:-$REPO/harness/selftests.list}" > "$root/tests/list"
 
 gcc -static -O2 -Wall -Wextra -Werror -o "$root/bin/demo" "$REPO/harness/guest/demo.c" ||
 	die "building the demo failed"

@@ -41,7 +41,7 @@ PATCHES = os.path.join(REPO, "patches")
 NOT_OVERLAY = {"patches", "harness", "series", "build", ".ci", ".git"}
 # Generated files that may appear in the tree's source folders and are
 # never part of the series.
-JUNK = re.compile(r"(^|/)(\.[^/]*|local_config\.(h|mk)|.*\.(o|ko|a|so|mod|mod\.c|cmd|orig|rej|pyc))$")
+JUNK = re.compile(r"^Documentation/networking/netlink_spec/|(^|/)(\.[^/]*|local_config\.(h|mk)|.*\.(o|ko|a|so|mod|mod\.c|cmd|orig|rej|pyc))$")
 
 
 def die(msg):

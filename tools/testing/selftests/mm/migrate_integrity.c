@@ -14,158 +14,16 @@
  * of the caller's own pages needs no privilege.
  */
 #define _GNU_SOURCE
-#include <errno.h>
-#include <fcntl.h>
 #include <stdint.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/syscall.h>
 #include <unistd.h>
-#include <linux/mempolicy.h>
 
 #include "../kselftest_harness.h"
+#include "migrate_helpers.h"
 
 #define NR_PASSES	4
-#define MAX_RETRIES	10
-#define PMD_SIZE_2M	(2UL << 20)
-
-static long move_pages_raw(unsigned long count, void **pages, const int *nodes,
-			   int *status, int flags)
-{
-	return syscall(SYS_move_pages, 0, count, pages, nodes, status, flags);
-}
-
-/* The first two memory nodes, from sysfs (no libnuma needed). */
-static int two_nodes(int *n1, int *n2)
-{
-	char buf[256];
-	int fd, len, a, b;
-
-	fd = open("/sys/devices/system/node/has_memory", O_RDONLY);
-	if (fd < 0)
-		fd = open("/sys/devices/system/node/online", O_RDONLY);
-	if (fd < 0)
-		return -1;
-	len = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (len <= 0)
-		return -1;
-	buf[len] = '\0';
-	/* Formats: "0-1", "0,2", "0-3,5". */
-	if (sscanf(buf, "%d-%d", &a, &b) == 2 && b > a) {
-		*n1 = a;
-		*n2 = a + 1;
-		return 0;
-	}
-	if (sscanf(buf, "%d,%d", &a, &b) == 2) {
-		*n1 = a;
-		*n2 = b;
-		return 0;
-	}
-	return -1;
-}
-
-static unsigned long read_vmstat(const char *name)
-{
-	char key[64];
-	unsigned long val;
-	FILE *f = fopen("/proc/vmstat", "r");
-
-	if (!f)
-		return 0;
-	while (fscanf(f, "%63s %lu", key, &val) == 2) {
-		if (!strcmp(key, name)) {
-			fclose(f);
-			return val;
-		}
-	}
-	fclose(f);
-	return 0;
-}
-
-static uint64_t pattern(unsigned long word, unsigned int pass)
-{
-	uint64_t x = word * 0x9E3779B97F4A7C15ULL + pass * 0xD1B54A32D192ED03ULL + 1;
-
-	x ^= x >> 31;
-	return x;
-}
-
-static void fill(uint64_t *buf, size_t size, unsigned int pass)
-{
-	size_t i;
-
-	for (i = 0; i < size / sizeof(*buf); i++)
-		buf[i] = pattern(i, pass);
-}
-
-/* Returns the index of the first bad word, or -1 when every byte is intact. */
-static long verify(const uint64_t *buf, size_t size, unsigned int pass)
-{
-	size_t i;
-
-	for (i = 0; i < size / sizeof(*buf); i++)
-		if (buf[i] != pattern(i, pass))
-			return i;
-	return -1;
-}
-
-/*
- * Move the folios starting at each of @nr addresses to @node, retrying the
- * ones that were busy.  Returns the number that did not move.
- */
-static long move_all(void **addr, unsigned long nr, int node, int *status)
-{
-	int *nodes = calloc(nr, sizeof(int));
-	void **todo = calloc(nr, sizeof(void *));
-	unsigned long i, left = nr;
-	int retry;
-
-	if (!nodes || !todo) {
-		free(nodes);
-		free(todo);
-		return nr;
-	}
-	for (i = 0; i < nr; i++) {
-		nodes[i] = node;
-		todo[i] = addr[i];
-	}
-	for (retry = 0; retry < MAX_RETRIES && left; retry++) {
-		unsigned long j = 0;
-
-		if (move_pages_raw(left, todo, nodes, status, MPOL_MF_MOVE) < 0)
-			break;
-		for (i = 0; i < left; i++)
-			if (status[i] != node)
-				todo[j++] = todo[i];
-		left = j;
-	}
-	free(nodes);
-	free(todo);
-	return left;
-}
-
-/* Count of the @nr_pages base pages at @buf that are not on @node. */
-static unsigned long pages_not_on(char *buf, unsigned long nr_pages, int node,
-				  size_t page_size, int *status)
-{
-	void **addr = calloc(nr_pages, sizeof(void *));
-	unsigned long i, bad = 0;
-
-	if (!addr)
-		return nr_pages;
-	for (i = 0; i < nr_pages; i++)
-		addr[i] = buf + i * page_size;
-	if (move_pages_raw(nr_pages, addr, NULL, status, 0) < 0)
-		bad = nr_pages;
-	else
-		for (i = 0; i < nr_pages; i++)
-			bad += status[i] != node;
-	free(addr);
-	return bad;
-}
 
 FIXTURE(migrate_integrity)
 {
@@ -204,7 +62,7 @@ static void bounce(struct __test_metadata *_metadata, const int *node,
 		addr[i] = buf + i * folio_size;
 
 	/* Start from a known node. */
-	fill((uint64_t *)buf, size, 0);
+	migrate_fill((uint64_t *)buf, size, 0);
 	ASSERT_EQ(move_all(addr, nr_folios, node[0], status), 0);
 	ASSERT_EQ(pages_not_on(buf, nr_pages, node[0], page_size, status), 0);
 
@@ -215,12 +73,12 @@ static void bounce(struct __test_metadata *_metadata, const int *node,
 		unsigned long ok, thp;
 		long bad;
 
-		fill((uint64_t *)buf, size, pass);
+		migrate_fill((uint64_t *)buf, size, pass);
 		ASSERT_EQ(move_all(addr, nr_folios, to, status), 0)
 			TH_LOG("pass %u: folios left behind moving to node %d", pass, to);
 		ASSERT_EQ(pages_not_on(buf, nr_pages, to, page_size, status), 0)
 			TH_LOG("pass %u: pages not on node %d", pass, to);
-		bad = verify((uint64_t *)buf, size, pass);
+		bad = migrate_verify((uint64_t *)buf, size, pass);
 		ASSERT_EQ(bad, -1)
 			TH_LOG("pass %u: word %ld (page %lu) corrupt after moving to node %d",
 			       pass, bad, bad * 8 / page_size, to);
@@ -249,39 +107,6 @@ TEST_F(migrate_integrity, anon_4k)
 	madvise(buf, size, MADV_NOHUGEPAGE);
 	bounce(_metadata, self->node, self->page_size, buf, size, self->page_size);
 	munmap(buf, size);
-}
-
-static int thp_available(void)
-{
-	char buf[128] = "";
-	int fd = open("/sys/kernel/mm/transparent_hugepage/enabled", O_RDONLY);
-
-	if (fd < 0)
-		return 0;
-	if (read(fd, buf, sizeof(buf) - 1) < 0)
-		buf[0] = '\0';
-	close(fd);
-	return !strstr(buf, "[never]");
-}
-
-/* True when the whole of [buf, buf + size) is backed by PMD-mapped THPs. */
-static int all_thp(char *buf, size_t size)
-{
-	unsigned long start = (unsigned long)buf, lo, hi, kb;
-	char line[256];
-	int in = 0, ok = 0;
-	FILE *f = fopen("/proc/self/smaps", "r");
-
-	if (!f)
-		return 0;
-	while (fgets(line, sizeof(line), f)) {
-		if (sscanf(line, "%lx-%lx ", &lo, &hi) == 2)
-			in = lo <= start && start < hi;
-		else if (in && sscanf(line, "AnonHugePages: %lu kB", &kb) == 1)
-			ok = kb * 1024 >= size;
-	}
-	fclose(f);
-	return ok;
 }
 
 /* 32 MB of private anonymous 2 MB THPs. */

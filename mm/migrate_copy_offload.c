@@ -1,0 +1,279 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Migration copy offload: registration of the batch-copy migrator and the
+ * batch-copy phase of migrate_pages_batch().
+ *
+ * One migrator at a time.  The hot path is guarded by a static key that is
+ * on only while a migrator is registered, and the migrator is called under
+ * SRCU, so unregistering waits for every copy in flight and a module can be
+ * unloaded right after; no reference is taken per call.
+ *
+ * See Documentation/mm/migrate_copy_offload.rst.
+ */
+#define pr_fmt(fmt) "migrate_offload: " fmt
+
+#include <linux/bitmap.h>
+#include <linux/bsearch.h>
+#include <linux/list.h>
+#include <linux/migrate.h>
+#include <linux/migrate_copy_offload.h>
+#include <linux/mm.h>
+#include <linux/module.h>
+#include <linux/mutex.h>
+#include <linux/pagemap.h>
+#include <linux/slab.h>
+#include <linux/sort.h>
+#include <linux/srcu.h>
+
+DEFINE_STATIC_KEY_FALSE(migrate_offload_enabled);
+DEFINE_STATIC_SRCU(migrate_offload_srcu);
+
+/*
+ * The active migrator.  Written under migrate_offload_lock, read under
+ * migrate_offload_srcu.  Lock order: migrate_offload_lock, then the
+ * cpus_read_lock() and jump_label_mutex of static_branch_enable/disable().
+ */
+static struct migrator __rcu *migrate_offload_active;
+static DEFINE_MUTEX(migrate_offload_lock);
+
+/*
+ * The migrations the core lets a migrator copy.  Syscalls, mbind, NUMA
+ * balancing, demotion and DAMON move memory in bulk for placement.
+ * Memory failure never: soft offline must copy with the machine-check safe
+ * CPU copy and report poison exactly as it does today.  Compaction, hotplug,
+ * contiguous allocation and long-term pinning are left to the CPU until the
+ * admin policy can enable them.
+ */
+#define MIGRATE_OFFLOAD_DEFAULT_REASONS				\
+	(BIT(MR_SYSCALL) | BIT(MR_MEMPOLICY_MBIND) | BIT(MR_DEMOTION) |	\
+	 BIT(MR_DAMON) | BIT(MR_NUMA_MISPLACED))
+#define MIGRATE_OFFLOAD_NEVER	BIT(MR_MEMORY_FAILURE)
+
+/* The largest batch migrate_pages_batch() builds, in folios. */
+#define MIGRATE_OFFLOAD_MAX_BATCH	512
+
+static bool migrate_offload_reason_allowed(const struct migrator *m, int reason)
+{
+	unsigned long allowed = MIGRATE_OFFLOAD_DEFAULT_REASONS & ~MIGRATE_OFFLOAD_NEVER;
+
+	if (reason < 0 || reason >= MR_TYPES)
+		return false;
+	return allowed & m->reasons & BIT(reason);
+}
+
+/*
+ * May a migrator copy @src between unmap and move?  Only folios that the
+ * move phase moves with migrate_folio() or filemap_migrate_folio(): those
+ * copy with folio_mc_copy() under the folio lock alone, so an early copy of
+ * a locked, unmapped folio is the same copy made earlier.  Not:
+ *  - movable_ops pages: their driver copies, and they are never unmapped;
+ *  - hugetlb folios: never batched (and migrated elsewhere);
+ *  - buffer_head pagecache (buffer_migrate_folio*): buffer data may change
+ *    under the buffer lock without the folio lock;
+ *  - mappings without a migrate_folio op (fallback_migrate_folio may write
+ *    the folio back) or with a wrapper op, and inaccessible mappings.
+ */
+static bool migrate_offload_folio_eligible(struct folio *src)
+{
+	struct address_space *mapping;
+
+	if (__folio_test_movable(src) || folio_test_hugetlb(src))
+		return false;
+	mapping = folio_mapping(src);
+	if (!mapping)
+		return true;	/* anonymous, KSM */
+	if (mapping_inaccessible(mapping))
+		return false;
+	return mapping->a_ops->migrate_folio == migrate_folio ||	/* shmem, swap */
+	       mapping->a_ops->migrate_folio == filemap_migrate_folio;
+}
+
+/*
+ * The reference check of the stock copy (__migrate_folio()): a folio with
+ * an unexpected reference, such as a GUP pin with DMA in flight, may still
+ * change, so it is not copied early; the move phase will fail or retry it.
+ */
+static bool migrate_offload_folio_refs_ok(struct folio *src)
+{
+	return folio_ref_count(src) == folio_expected_ref_count(src) + 1;
+}
+
+/**
+ * migrate_offload_register - make @m the active migrator
+ * @m: the migrator; must stay valid until migrate_offload_unregister()
+ *
+ * Return: 0; -EINVAL if @m has no name or copy callback or is meant for no
+ * migration the core allows; -EBUSY if another migrator is active.
+ */
+int migrate_offload_register(struct migrator *m)
+{
+	int ret = 0;
+
+	if (!m || !m->name || !m->copy)
+		return -EINVAL;
+	if (!(m->reasons & MIGRATE_OFFLOAD_DEFAULT_REASONS & ~MIGRATE_OFFLOAD_NEVER)) {
+		pr_err("migrator %s is meant for no migration the core offloads\n", m->name);
+		return -EINVAL;
+	}
+
+	mutex_lock(&migrate_offload_lock);
+	if (rcu_access_pointer(migrate_offload_active)) {
+		ret = -EBUSY;
+		goto unlock;
+	}
+	rcu_assign_pointer(migrate_offload_active, m);
+	static_branch_enable(&migrate_offload_enabled);
+	pr_info("migrator %s registered\n", m->name);
+unlock:
+	mutex_unlock(&migrate_offload_lock);
+	return ret;
+}
+EXPORT_SYMBOL_GPL(migrate_offload_register);
+
+/**
+ * migrate_offload_unregister - stop using @m
+ * @m: the active migrator
+ *
+ * Returns only when no migration is in @m->copy any more, so the caller may
+ * free @m and unload its module right after.  Sleeps.
+ *
+ * Return: 0, or -EINVAL (and an error in the log) if @m is not the active
+ * migrator.
+ */
+int migrate_offload_unregister(struct migrator *m)
+{
+	mutex_lock(&migrate_offload_lock);
+	if (!m || rcu_access_pointer(migrate_offload_active) != m) {
+		mutex_unlock(&migrate_offload_lock);
+		pr_err("%ps: cannot unregister migrator %s: it is not the active one\n",
+		       __builtin_return_address(0), m && m->name ? m->name : "(null)");
+		return -EINVAL;
+	}
+	static_branch_disable(&migrate_offload_enabled);
+	RCU_INIT_POINTER(migrate_offload_active, NULL);
+	mutex_unlock(&migrate_offload_lock);
+
+	/* Wait for every migration that saw @m. */
+	synchronize_srcu(&migrate_offload_srcu);
+	pr_info("migrator %s unregistered\n", m->name);
+	return 0;
+}
+EXPORT_SYMBOL_GPL(migrate_offload_unregister);
+
+static int migrate_offload_cmp_folio(const void *a, const void *b)
+{
+	const struct folio *x = *(const struct folio * const *)a;
+	const struct folio *y = *(const struct folio * const *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/*
+ * One allocation holds the batch's arrays: src[max], dst[max], then the
+ * bitmap.  GFP_NOWAIT without reserves: the caller may be reclaiming, and
+ * a failed allocation only means the CPU copies this batch.
+ */
+static void *migrate_offload_alloc(unsigned int max, struct migrate_copy_batch *b)
+{
+	size_t ptrs = array_size(2 * max, sizeof(struct folio *));
+	void *buf = kmalloc(size_add(ptrs, BITS_TO_LONGS(max) * sizeof(long)),
+			    GFP_NOWAIT | __GFP_NOWARN | __GFP_NOMEMALLOC);
+
+	if (!buf)
+		return NULL;
+	b->src = buf;
+	b->dst = b->src + max;
+	b->copied = (unsigned long *)(b->dst + max);
+	return buf;
+}
+
+/*
+ * Collect the eligible pairs of the batch, hand them to @m, and record the
+ * destination folios it copied (sorted, for migrate_offload_copied()).
+ */
+static void migrate_offload_run(struct migrator *m, struct migrate_offload_state *st,
+				struct list_head *src_folios,
+				struct list_head *dst_folios, int reason)
+{
+	struct migrate_copy_batch b = { .reason = reason };
+	unsigned int max = min_t(size_t, list_count_nodes(src_folios),
+				 MIGRATE_OFFLOAD_MAX_BATCH);
+	struct folio *src, *dst;
+	unsigned int i, n = 0;
+	void *buf;
+
+	if (!max)
+		return;
+	buf = migrate_offload_alloc(max, &b);
+	if (!buf)
+		return;
+
+	dst = list_first_entry(dst_folios, struct folio, lru);
+	list_for_each_entry(src, src_folios, lru) {
+		if (n == max)
+			break;
+		if (migrate_offload_folio_eligible(src) &&
+		    migrate_offload_folio_refs_ok(src)) {
+			b.src[n] = src;
+			b.dst[n] = dst;
+			b.bytes += folio_size(src);
+			n++;
+		}
+		dst = list_next_entry(dst, lru);
+	}
+	if (!n) {
+		kfree(buf);
+		return;
+	}
+	b.nr = n;
+	bitmap_zero(b.copied, n);
+
+	m->copy(m, &b);
+
+	/* Keep the copied destinations, sorted, at the start of dst[]. */
+	st->nr_copied = 0;
+	for_each_set_bit(i, b.copied, n)
+		b.dst[st->nr_copied++] = b.dst[i];
+	sort(b.dst, st->nr_copied, sizeof(*b.dst), migrate_offload_cmp_folio, NULL);
+	st->copied = b.dst;
+	st->buf = buf;
+}
+
+/* The out-of-line part of migrate_offload_copy_folios(). */
+void __migrate_offload_copy_folios(struct migrate_offload_state *st,
+				   struct list_head *src_folios,
+				   struct list_head *dst_folios, int reason)
+{
+	struct migrator *m;
+	int idx;
+
+	if (st->buf || list_empty(src_folios))
+		return;
+
+	idx = srcu_read_lock(&migrate_offload_srcu);
+	m = srcu_dereference(migrate_offload_active, &migrate_offload_srcu);
+	if (m && migrate_offload_reason_allowed(m, reason))
+		migrate_offload_run(m, st, src_folios, dst_folios, reason);
+	srcu_read_unlock(&migrate_offload_srcu, idx);
+}
+
+/* The out-of-line part of migrate_offload_copied(). */
+bool __migrate_offload_copied(const struct migrate_offload_state *st,
+			      const struct folio *dst)
+{
+	return bsearch(&dst, st->copied, st->nr_copied, sizeof(*st->copied),
+		       migrate_offload_cmp_folio);
+}
+
+/* The out-of-line part of migrate_offload_done(). */
+void __migrate_offload_done(struct migrate_offload_state *st)
+{
+	kfree(st->buf);
+	st->buf = NULL;
+	st->copied = NULL;
+	st->nr_copied = 0;
+}
+
+#if IS_ENABLED(CONFIG_MIGRATION_COPY_OFFLOAD_KUNIT_TEST)
+#include "tests/migrate_copy_offload_kunit.h"
+#endif

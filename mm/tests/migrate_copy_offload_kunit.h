@@ -1,0 +1,573 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * KUnit tests of migration copy offload, with fake migrators.
+ *
+ * Included at the end of mm/migrate_copy_offload.c so the tests reach its
+ * static functions and state (the DAMON pattern).  They run at boot when
+ * CONFIG_MIGRATION_COPY_OFFLOAD_KUNIT_TEST=y and skip if a real migrator
+ * is already registered.
+ */
+#ifndef _MIGRATE_COPY_OFFLOAD_KUNIT_H
+#define _MIGRATE_COPY_OFFLOAD_KUNIT_H
+
+#include <kunit/test.h>
+#include <linux/completion.h>
+#include <linux/delay.h>
+#include <linux/highmem.h>
+#include <linux/kthread.h>
+#include <linux/shmem_fs.h>
+
+#define FAKE_MAX_PAIRS	8
+
+struct fake_migrator {
+	struct migrator m;
+	int calls;
+	int ret;
+	unsigned int seen;		/* folios offered in the last call */
+	size_t bytes;			/* their bytes */
+	struct folio *seen_src[FAKE_MAX_PAIRS];
+	bool copy_even_only;		/* copy pairs 0, 2, 4...; else all */
+	bool block;			/* wait for @release in copy */
+	struct completion entered;
+	struct completion release;
+};
+
+static int fake_copy(struct migrator *m, struct migrate_copy_batch *b)
+{
+	struct fake_migrator *f = container_of(m, struct fake_migrator, m);
+	unsigned int i;
+
+	f->calls++;
+	f->seen = b->nr;
+	f->bytes = b->bytes;
+	for (i = 0; i < b->nr && i < FAKE_MAX_PAIRS; i++)
+		f->seen_src[i] = b->src[i];
+	if (f->block) {
+		complete(&f->entered);
+		/* Bounded: a broken core must fail the test, not hang the boot. */
+		wait_for_completion_timeout(&f->release, 20 * HZ);
+	}
+	for (i = 0; i < b->nr; i++) {
+		if (f->copy_even_only && (i & 1))
+			continue;
+		folio_copy(b->dst[i], b->src[i]);
+		set_bit(i, b->copied);
+	}
+	return f->ret;
+}
+
+static void fake_init(struct fake_migrator *f, const char *name, unsigned long reasons)
+{
+	memset(f, 0, sizeof(*f));
+	f->m.name = name;
+	f->m.owner = THIS_MODULE;
+	f->m.reasons = reasons;
+	f->m.copy = fake_copy;
+	init_completion(&f->entered);
+	init_completion(&f->release);
+}
+
+#define ALL_REASONS	(BIT(MR_TYPES) - 1)
+
+static void skip_if_busy(struct kunit *test)
+{
+	if (rcu_access_pointer(migrate_offload_active))
+		kunit_skip(test, "a migrator is already registered");
+}
+
+/*
+ * @n pairs of folios on two lists, linked by ->lru as migrate_pages_batch()
+ * links them; pair i has order @orders[i] (0 if @orders is NULL); each
+ * source is filled with a pattern of its index, each destination zeroed.
+ */
+struct fake_batch {
+	struct list_head src, dst;
+	struct folio *s[FAKE_MAX_PAIRS], *d[FAKE_MAX_PAIRS];
+	unsigned int n;
+};
+
+static void fill_folio(struct folio *folio, u8 seed)
+{
+	size_t i;
+
+	for (i = 0; i < folio_nr_pages(folio); i++) {
+		u8 *p = kmap_local_folio(folio, i * PAGE_SIZE);
+
+		memset(p, seed + i, PAGE_SIZE);
+		kunmap_local(p);
+	}
+}
+
+static bool folio_same(struct folio *a, struct folio *b)
+{
+	bool same = true;
+	size_t i;
+
+	for (i = 0; i < folio_nr_pages(a) && same; i++) {
+		u8 *x = kmap_local_folio(a, i * PAGE_SIZE);
+		u8 *y = kmap_local_folio(b, i * PAGE_SIZE);
+
+		same = !memcmp(x, y, PAGE_SIZE);
+		kunmap_local(y);
+		kunmap_local(x);
+	}
+	return same;
+}
+
+static void fake_batch_init(struct kunit *test, struct fake_batch *fb, unsigned int n,
+			    const unsigned int *orders)
+{
+	unsigned int i;
+
+	INIT_LIST_HEAD(&fb->src);
+	INIT_LIST_HEAD(&fb->dst);
+	fb->n = 0;
+	for (i = 0; i < n; i++) {
+		unsigned int order = orders ? orders[i] : 0;
+
+		fb->s[i] = folio_alloc(GFP_KERNEL, order);
+		fb->d[i] = folio_alloc(GFP_KERNEL | __GFP_ZERO, order);
+		if (!fb->s[i] || !fb->d[i]) {
+			if (fb->s[i])
+				folio_put(fb->s[i]);
+			if (fb->d[i])
+				folio_put(fb->d[i]);
+			break;
+		}
+		fill_folio(fb->s[i], 0x11 * (i + 1));
+		list_add_tail(&fb->s[i]->lru, &fb->src);
+		list_add_tail(&fb->d[i]->lru, &fb->dst);
+		fb->n++;
+	}
+	KUNIT_ASSERT_EQ_MSG(test, fb->n, n, "could not allocate the test folios");
+}
+
+static void fake_batch_free(struct fake_batch *fb)
+{
+	unsigned int i;
+
+	for (i = 0; i < fb->n; i++) {
+		list_del(&fb->s[i]->lru);
+		list_del(&fb->d[i]->lru);
+		folio_put(fb->s[i]);
+		folio_put(fb->d[i]);
+	}
+	fb->n = 0;
+}
+
+/* Registration rules: checks at register time, one active migrator. */
+static void test_register_rules(struct kunit *test)
+{
+	struct fake_migrator *a, *b;
+	struct migrator bad;
+
+	skip_if_busy(test);
+	a = kunit_kzalloc(test, sizeof(*a), GFP_KERNEL);
+	b = kunit_kzalloc(test, sizeof(*b), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, a);
+	KUNIT_ASSERT_NOT_NULL(test, b);
+	fake_init(a, "fake-a", ALL_REASONS);
+	fake_init(b, "fake-b", ALL_REASONS);
+
+	KUNIT_EXPECT_EQ(test, migrate_offload_register(NULL), -EINVAL);
+	bad = a->m;
+	bad.copy = NULL;
+	KUNIT_EXPECT_EQ(test, migrate_offload_register(&bad), -EINVAL);
+	bad = a->m;
+	bad.name = NULL;
+	KUNIT_EXPECT_EQ(test, migrate_offload_register(&bad), -EINVAL);
+	bad = a->m;
+	bad.reasons = BIT(MR_MEMORY_FAILURE);
+	KUNIT_EXPECT_EQ(test, migrate_offload_register(&bad), -EINVAL);
+	bad.reasons = 0;
+	KUNIT_EXPECT_EQ(test, migrate_offload_register(&bad), -EINVAL);
+	KUNIT_EXPECT_FALSE(test, static_key_enabled(&migrate_offload_enabled));
+
+	KUNIT_ASSERT_EQ(test, migrate_offload_register(&a->m), 0);
+	KUNIT_EXPECT_TRUE(test, static_key_enabled(&migrate_offload_enabled));
+	KUNIT_EXPECT_PTR_EQ(test, rcu_access_pointer(migrate_offload_active), &a->m);
+	KUNIT_EXPECT_EQ(test, migrate_offload_register(&b->m), -EBUSY);
+	KUNIT_EXPECT_EQ(test, migrate_offload_register(&a->m), -EBUSY);
+
+	/* Unregistering a migrator that is not active is refused. */
+	KUNIT_EXPECT_EQ(test, migrate_offload_unregister(&b->m), -EINVAL);
+	KUNIT_EXPECT_EQ(test, migrate_offload_unregister(NULL), -EINVAL);
+	KUNIT_EXPECT_PTR_EQ(test, rcu_access_pointer(migrate_offload_active), &a->m);
+	KUNIT_EXPECT_TRUE(test, static_key_enabled(&migrate_offload_enabled));
+
+	KUNIT_EXPECT_EQ(test, migrate_offload_unregister(&a->m), 0);
+	KUNIT_EXPECT_FALSE(test, static_key_enabled(&migrate_offload_enabled));
+	KUNIT_EXPECT_NULL(test, rcu_access_pointer(migrate_offload_active));
+	KUNIT_EXPECT_EQ(test, migrate_offload_unregister(&a->m), -EINVAL);
+
+	/* Either may register again once the slot is free. */
+	KUNIT_EXPECT_EQ(test, migrate_offload_register(&b->m), 0);
+	KUNIT_EXPECT_EQ(test, migrate_offload_unregister(&b->m), 0);
+	KUNIT_EXPECT_EQ(test, migrate_offload_register(&a->m), 0);
+	KUNIT_EXPECT_EQ(test, migrate_offload_unregister(&a->m), 0);
+	KUNIT_EXPECT_FALSE(test, static_key_enabled(&migrate_offload_enabled));
+}
+
+/*
+ * The core never takes a reference on the owner: a migrator module must be
+ * unloadable while registered (its exit path unregisters).  A stand-in
+ * module object observes module_refcount() across register, a copy and
+ * unregister.
+ */
+static void test_owner_not_pinned(struct kunit *test)
+{
+	struct fake_migrator *f;
+	struct fake_batch fb;
+	struct module *mod;
+	struct migrate_offload_state st = {};
+
+	if (!IS_ENABLED(CONFIG_MODULE_UNLOAD))
+		kunit_skip(test, "needs CONFIG_MODULE_UNLOAD for module_refcount()");
+	skip_if_busy(test);
+	f = kunit_kzalloc(test, sizeof(*f), GFP_KERNEL);
+	mod = kunit_kzalloc(test, sizeof(*mod), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, f);
+	KUNIT_ASSERT_NOT_NULL(test, mod);
+	mod->state = MODULE_STATE_LIVE;
+#ifdef CONFIG_MODULE_UNLOAD
+	atomic_set(&mod->refcnt, 1);	/* what the loader sets */
+#endif
+	fake_init(f, "fake-owner", ALL_REASONS);
+	f->m.owner = mod;
+
+	KUNIT_ASSERT_EQ(test, migrate_offload_register(&f->m), 0);
+	KUNIT_EXPECT_EQ(test, module_refcount(mod), 0);
+	fake_batch_init(test, &fb, 2, NULL);
+	__migrate_offload_copy_folios(&st, &fb.src, &fb.dst, MR_SYSCALL);
+	KUNIT_EXPECT_EQ(test, f->calls, 1);
+	KUNIT_EXPECT_EQ(test, module_refcount(mod), 0);
+	migrate_offload_done(&st);
+	KUNIT_EXPECT_EQ(test, migrate_offload_unregister(&f->m), 0);
+	KUNIT_EXPECT_EQ(test, module_refcount(mod), 0);
+	fake_batch_free(&fb);
+}
+
+struct copier {
+	struct fake_batch *fb;
+	struct migrate_offload_state st;
+	struct completion done;
+};
+
+static int copier_fn(void *data)
+{
+	struct copier *c = data;
+
+	__migrate_offload_copy_folios(&c->st, &c->fb->src, &c->fb->dst, MR_DEMOTION);
+	complete(&c->done);
+	return 0;
+}
+
+struct unregisterer {
+	struct migrator *m;
+	int ret;
+	struct completion done;
+};
+
+static int unregisterer_fn(void *data)
+{
+	struct unregisterer *u = data;
+
+	u->ret = migrate_offload_unregister(u->m);
+	complete(&u->done);
+	return 0;
+}
+
+/* Unregister waits while a copy is in flight, and returns once it ends. */
+static void test_unregister_waits(struct kunit *test)
+{
+	struct fake_migrator *f;
+	struct copier *c;
+	struct unregisterer *u;
+	struct fake_batch fb;
+	struct task_struct *t;
+
+	skip_if_busy(test);
+	f = kunit_kzalloc(test, sizeof(*f), GFP_KERNEL);
+	c = kunit_kzalloc(test, sizeof(*c), GFP_KERNEL);
+	u = kunit_kzalloc(test, sizeof(*u), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, f);
+	KUNIT_ASSERT_NOT_NULL(test, c);
+	KUNIT_ASSERT_NOT_NULL(test, u);
+	fake_init(f, "fake-blocking", ALL_REASONS);
+	f->block = true;
+	fake_batch_init(test, &fb, 2, NULL);
+	c->fb = &fb;
+	init_completion(&c->done);
+	u->m = &f->m;
+	init_completion(&u->done);
+
+	KUNIT_ASSERT_EQ(test, migrate_offload_register(&f->m), 0);
+	t = kthread_run(copier_fn, c, "mco-copier");
+	KUNIT_ASSERT_FALSE(test, IS_ERR(t));
+	KUNIT_ASSERT_TRUE(test, wait_for_completion_timeout(&f->entered, 10 * HZ));
+
+	t = kthread_run(unregisterer_fn, u, "mco-unregister");
+	KUNIT_ASSERT_FALSE(test, IS_ERR(t));
+	/* The key goes off at once, but unregister must not return yet. */
+	msleep(300);
+	KUNIT_EXPECT_FALSE(test, completion_done(&u->done));
+	KUNIT_EXPECT_FALSE(test, completion_done(&c->done));
+
+	complete(&f->release);
+	KUNIT_EXPECT_TRUE(test, wait_for_completion_timeout(&c->done, 10 * HZ));
+	KUNIT_EXPECT_TRUE(test, wait_for_completion_timeout(&u->done, 10 * HZ));
+	KUNIT_EXPECT_EQ(test, u->ret, 0);
+	KUNIT_EXPECT_EQ(test, c->st.nr_copied, 2);
+	KUNIT_EXPECT_FALSE(test, static_key_enabled(&migrate_offload_enabled));
+	migrate_offload_done(&c->st);
+	fake_batch_free(&fb);
+}
+
+/* The core's reason policy, intersected with what the migrator is for. */
+static void test_reason_filter(struct kunit *test)
+{
+	const unsigned long allowed = BIT(MR_SYSCALL) | BIT(MR_MEMPOLICY_MBIND) |
+		BIT(MR_DEMOTION) | BIT(MR_DAMON) | BIT(MR_NUMA_MISPLACED);
+	struct fake_migrator *f;
+	struct fake_batch fb;
+	int r;
+
+	skip_if_busy(test);
+	f = kunit_kzalloc(test, sizeof(*f), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, f);
+	fake_init(f, "fake-all", ALL_REASONS);
+	fake_batch_init(test, &fb, 1, NULL);
+	KUNIT_ASSERT_EQ(test, migrate_offload_register(&f->m), 0);
+	for (r = 0; r < MR_TYPES; r++) {
+		struct migrate_offload_state st = {};
+		int before = f->calls;
+
+		migrate_offload_copy_folios(&st, &fb.src, &fb.dst, r);
+		KUNIT_EXPECT_EQ_MSG(test, f->calls - before, !!(allowed & BIT(r)),
+				    "reason %d", r);
+		migrate_offload_done(&st);
+	}
+	KUNIT_EXPECT_EQ(test, migrate_offload_unregister(&f->m), 0);
+
+	/* A migrator meant for demotion only never sees move_pages(2). */
+	fake_init(f, "fake-demotion", BIT(MR_DEMOTION));
+	KUNIT_ASSERT_EQ(test, migrate_offload_register(&f->m), 0);
+	for (r = 0; r < MR_TYPES; r++) {
+		struct migrate_offload_state st = {};
+		int before = f->calls;
+
+		migrate_offload_copy_folios(&st, &fb.src, &fb.dst, r);
+		KUNIT_EXPECT_EQ_MSG(test, f->calls - before, r == MR_DEMOTION,
+				    "reason %d", r);
+		migrate_offload_done(&st);
+	}
+	KUNIT_EXPECT_EQ(test, migrate_offload_unregister(&f->m), 0);
+
+	/* No migrator: nothing happens, nothing is marked. */
+	{
+		struct migrate_offload_state st = {};
+
+		migrate_offload_copy_folios(&st, &fb.src, &fb.dst, MR_SYSCALL);
+		KUNIT_EXPECT_NULL(test, st.buf);
+		KUNIT_EXPECT_FALSE(test, migrate_offload_copied(&st, fb.d[0]));
+	}
+	fake_batch_free(&fb);
+}
+
+static int fake_wrapper_migrate_folio(struct address_space *mapping, struct folio *dst,
+				      struct folio *src, enum migrate_mode mode)
+{
+	return migrate_folio(mapping, dst, src, mode);
+}
+
+static const struct address_space_operations aops_migrate_folio = {
+	.migrate_folio = migrate_folio,
+};
+
+static const struct address_space_operations aops_filemap = {
+	.migrate_folio = filemap_migrate_folio,
+};
+
+static const struct address_space_operations aops_wrapper = {
+	.migrate_folio = fake_wrapper_migrate_folio,
+};
+
+static const struct address_space_operations aops_none = {
+};
+
+static bool eligible_with(struct folio *folio, struct address_space *as,
+			  const struct address_space_operations *ops, bool inaccessible)
+{
+	bool ret;
+
+	memset(as, 0, sizeof(*as));
+	as->a_ops = ops;
+	if (inaccessible)
+		set_bit(AS_INACCESSIBLE, &as->flags);
+	folio->mapping = as;
+	ret = migrate_offload_folio_eligible(folio);
+	folio->mapping = NULL;
+	return ret;
+}
+
+/*
+ * Which folios a migrator may copy.  Not covered here: buffer_migrate_folio
+ * (any op other than the two is refused, see the wrapper case; the guest
+ * config has no BUFFER_HEAD) and hugetlb folios (refused by
+ * folio_test_hugetlb(), never batched by migrate_pages()).
+ */
+static void test_eligibility(struct kunit *test)
+{
+	static const struct movable_operations fake_mops;
+	struct address_space *as;
+	struct folio *folio;
+	unsigned long anon_vma_stub[8];
+
+	as = kunit_kzalloc(test, sizeof(*as), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, as);
+	folio = folio_alloc(GFP_KERNEL, 0);
+	KUNIT_ASSERT_NOT_NULL(test, folio);
+
+	/* No mapping: a page of nobody's, treated like anon. */
+	KUNIT_EXPECT_TRUE(test, migrate_offload_folio_eligible(folio));
+
+	/* Anonymous (and KSM: folio_mapping() is NULL for both). */
+	folio->mapping = (void *)((unsigned long)anon_vma_stub | PAGE_MAPPING_ANON);
+	KUNIT_EXPECT_TRUE(test, folio_test_anon(folio));
+	KUNIT_EXPECT_TRUE(test, migrate_offload_folio_eligible(folio));
+	folio->mapping = NULL;
+
+	/* shmem and swapcache use migrate_folio itself. */
+	KUNIT_EXPECT_TRUE(test, eligible_with(folio, as, &aops_migrate_folio, false));
+	/* Pagecache of filesystems using filemap_migrate_folio. */
+	KUNIT_EXPECT_TRUE(test, eligible_with(folio, as, &aops_filemap, false));
+	/* A wrapper (btrfs, nfs, buffer heads) may do more than copy. */
+	KUNIT_EXPECT_FALSE(test, eligible_with(folio, as, &aops_wrapper, false));
+	/* No op: fallback_migrate_folio() may write the folio back first. */
+	KUNIT_EXPECT_FALSE(test, eligible_with(folio, as, &aops_none, false));
+	/* Inaccessible mappings (guest_memfd) are never copied. */
+	KUNIT_EXPECT_FALSE(test, eligible_with(folio, as, &aops_migrate_folio, true));
+
+	/* movable_ops pages: their driver copies; they are never unmapped. */
+	folio->mapping = (void *)((unsigned long)&fake_mops | PAGE_MAPPING_MOVABLE);
+	KUNIT_EXPECT_TRUE(test, __folio_test_movable(folio));
+	KUNIT_EXPECT_FALSE(test, migrate_offload_folio_eligible(folio));
+	folio->mapping = NULL;
+	folio_put(folio);
+
+	/* A real shmem folio. */
+	if (IS_ENABLED(CONFIG_SHMEM)) {
+		struct file *file = shmem_kernel_file_setup("mco-kunit", PAGE_SIZE, 0);
+
+		KUNIT_ASSERT_FALSE(test, IS_ERR(file));
+		folio = shmem_read_folio(file->f_mapping, 0);
+		if (!IS_ERR(folio)) {
+			KUNIT_EXPECT_TRUE(test, migrate_offload_folio_eligible(folio));
+			folio_put(folio);
+		}
+		KUNIT_EXPECT_FALSE(test, IS_ERR(folio));
+		fput(file);
+	}
+}
+
+/* A folio with an unexpected reference (a pin) is not offered. */
+static void test_refcount_rule(struct kunit *test)
+{
+	struct fake_migrator *f;
+	struct fake_batch fb;
+	struct migrate_offload_state st = {};
+
+	skip_if_busy(test);
+	f = kunit_kzalloc(test, sizeof(*f), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, f);
+	fake_init(f, "fake-refs", ALL_REASONS);
+	fake_batch_init(test, &fb, 3, NULL);
+	folio_get(fb.s[1]);		/* as a GUP pin would */
+
+	KUNIT_ASSERT_EQ(test, migrate_offload_register(&f->m), 0);
+	__migrate_offload_copy_folios(&st, &fb.src, &fb.dst, MR_SYSCALL);
+	KUNIT_EXPECT_EQ(test, f->seen, 2);
+	KUNIT_EXPECT_PTR_EQ(test, f->seen_src[0], fb.s[0]);
+	KUNIT_EXPECT_PTR_EQ(test, f->seen_src[1], fb.s[2]);
+	KUNIT_EXPECT_TRUE(test, migrate_offload_copied(&st, fb.d[0]));
+	KUNIT_EXPECT_FALSE(test, migrate_offload_copied(&st, fb.d[1]));
+	KUNIT_EXPECT_TRUE(test, migrate_offload_copied(&st, fb.d[2]));
+	migrate_offload_done(&st);
+
+	/* Once the pin is gone, the folio is offered again. */
+	folio_put(fb.s[1]);
+	__migrate_offload_copy_folios(&st, &fb.src, &fb.dst, MR_SYSCALL);
+	KUNIT_EXPECT_EQ(test, f->seen, 3);
+	migrate_offload_done(&st);
+	KUNIT_EXPECT_EQ(test, migrate_offload_unregister(&f->m), 0);
+	fake_batch_free(&fb);
+}
+
+/*
+ * Per-folio results: a migrator that copies every other folio.  The move
+ * phase copies the rest with the CPU, as migrate_folio_move() would; every
+ * destination must then hold its source's data, large folios included.
+ */
+static void test_partial_results(struct kunit *test)
+{
+	static const unsigned int orders[] = { 0, 0, 2, 0, 2, 0, 0, 1 };
+	struct fake_migrator *f;
+	struct fake_batch fb;
+	struct migrate_offload_state st = {};
+	size_t bytes = 0;
+	unsigned int i;
+
+	skip_if_busy(test);
+	f = kunit_kzalloc(test, sizeof(*f), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, f);
+	fake_init(f, "fake-half", ALL_REASONS);
+	f->copy_even_only = true;
+	f->ret = -EIO;			/* the return value does not matter */
+	fake_batch_init(test, &fb, ARRAY_SIZE(orders), orders);
+	for (i = 0; i < fb.n; i++)
+		bytes += folio_size(fb.s[i]);
+
+	KUNIT_ASSERT_EQ(test, migrate_offload_register(&f->m), 0);
+	migrate_offload_copy_folios(&st, &fb.src, &fb.dst, MR_DAMON);
+	KUNIT_EXPECT_EQ(test, f->calls, 1);
+	KUNIT_EXPECT_EQ(test, f->seen, fb.n);
+	KUNIT_EXPECT_EQ(test, f->bytes, bytes);
+	KUNIT_EXPECT_EQ(test, st.nr_copied, (fb.n + 1) / 2);
+
+	for (i = 0; i < fb.n; i++) {
+		bool copied = migrate_offload_copied(&st, fb.d[i]);
+
+		KUNIT_EXPECT_EQ_MSG(test, copied, !(i & 1), "pair %u", i);
+		if (!copied) {
+			/* Not copied yet: the destination is still zero. */
+			KUNIT_EXPECT_FALSE(test, folio_same(fb.s[i], fb.d[i]));
+			folio_copy(fb.d[i], fb.s[i]);
+		}
+		KUNIT_EXPECT_TRUE_MSG(test, folio_same(fb.s[i], fb.d[i]), "pair %u", i);
+	}
+	migrate_offload_done(&st);
+	KUNIT_EXPECT_NULL(test, st.buf);
+	KUNIT_EXPECT_FALSE(test, migrate_offload_copied(&st, fb.d[0]));
+	KUNIT_EXPECT_EQ(test, migrate_offload_unregister(&f->m), 0);
+	fake_batch_free(&fb);
+}
+
+static struct kunit_case migrate_offload_test_cases[] = {
+	KUNIT_CASE(test_register_rules),
+	KUNIT_CASE(test_owner_not_pinned),
+	KUNIT_CASE(test_unregister_waits),
+	KUNIT_CASE(test_reason_filter),
+	KUNIT_CASE(test_eligibility),
+	KUNIT_CASE(test_refcount_rule),
+	KUNIT_CASE(test_partial_results),
+	{},
+};
+
+static struct kunit_suite migrate_offload_test_suite = {
+	.name = "migrate_copy_offload",
+	.test_cases = migrate_offload_test_cases,
+};
+
+kunit_test_suite(migrate_offload_test_suite);
+
+#endif /* _MIGRATE_COPY_OFFLOAD_KUNIT_H */

@@ -1,0 +1,222 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Helpers for the page migration selftests that check data: node discovery,
+ * /proc/vmstat counters, fill and verify patterns, and move_pages(2) of a
+ * whole buffer with bounded retries.  No libnuma needed.
+ */
+#ifndef __SELFTESTS_MM_MIGRATE_HELPERS_H
+#define __SELFTESTS_MM_MIGRATE_HELPERS_H
+
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+#include <linux/mempolicy.h>
+
+#define MIGRATE_MAX_RETRIES	10
+#define PMD_SIZE_2M		(2UL << 20)
+
+static inline long move_pages_raw(unsigned long count, void **pages, const int *nodes,
+				  int *status, int flags)
+{
+	return syscall(SYS_move_pages, 0, count, pages, nodes, status, flags);
+}
+
+/* The first two memory nodes, from sysfs.  Returns 0, or -1 if fewer. */
+static inline int two_nodes(int *n1, int *n2)
+{
+	char buf[256];
+	int fd, len, a, b;
+
+	fd = open("/sys/devices/system/node/has_memory", O_RDONLY);
+	if (fd < 0)
+		fd = open("/sys/devices/system/node/online", O_RDONLY);
+	if (fd < 0)
+		return -1;
+	len = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (len <= 0)
+		return -1;
+	buf[len] = '\0';
+	/* Formats: "0-1", "0,2", "0-3,5". */
+	if (sscanf(buf, "%d-%d", &a, &b) == 2 && b > a) {
+		*n1 = a;
+		*n2 = a + 1;
+		return 0;
+	}
+	if (sscanf(buf, "%d,%d", &a, &b) == 2) {
+		*n1 = a;
+		*n2 = b;
+		return 0;
+	}
+	return -1;
+}
+
+/* A counter of /proc/vmstat, 0 if absent. */
+static inline unsigned long read_vmstat(const char *name)
+{
+	char key[64];
+	unsigned long val;
+	FILE *f = fopen("/proc/vmstat", "r");
+
+	if (!f)
+		return 0;
+	while (fscanf(f, "%63s %lu", key, &val) == 2) {
+		if (!strcmp(key, name)) {
+			fclose(f);
+			return val;
+		}
+	}
+	fclose(f);
+	return 0;
+}
+
+/* An unsigned number from a file (sysfs, debugfs); -1 on error. */
+static inline long long read_number(const char *path)
+{
+	char buf[64];
+	int fd = open(path, O_RDONLY);
+	ssize_t n;
+
+	if (fd < 0)
+		return -1;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return -1;
+	buf[n] = '\0';
+	return strtoll(buf, NULL, 0);
+}
+
+static inline int write_string(const char *path, const char *s)
+{
+	int fd = open(path, O_WRONLY);
+	ssize_t n;
+
+	if (fd < 0)
+		return -1;
+	n = write(fd, s, strlen(s));
+	close(fd);
+	return n == (ssize_t)strlen(s) ? 0 : -1;
+}
+
+static inline uint64_t migrate_pattern(unsigned long word, unsigned int pass)
+{
+	uint64_t x = word * 0x9E3779B97F4A7C15ULL + pass * 0xD1B54A32D192ED03ULL + 1;
+
+	x ^= x >> 31;
+	return x;
+}
+
+static inline void migrate_fill(uint64_t *buf, size_t size, unsigned int pass)
+{
+	size_t i;
+
+	for (i = 0; i < size / sizeof(*buf); i++)
+		buf[i] = migrate_pattern(i, pass);
+}
+
+/* The index of the first bad word, or -1 when every byte is intact. */
+static inline long migrate_verify(const uint64_t *buf, size_t size, unsigned int pass)
+{
+	size_t i;
+
+	for (i = 0; i < size / sizeof(*buf); i++)
+		if (buf[i] != migrate_pattern(i, pass))
+			return i;
+	return -1;
+}
+
+/*
+ * Move the folios starting at each of @nr addresses to @node with
+ * move_pages(2) calls of all of them, retrying the ones that were busy.
+ * Returns the number that did not move.
+ */
+static inline long move_all(void **addr, unsigned long nr, int node, int *status)
+{
+	int *nodes = calloc(nr, sizeof(int));
+	void **todo = calloc(nr, sizeof(void *));
+	unsigned long i, left = nr;
+	int retry;
+
+	if (!nodes || !todo) {
+		free(nodes);
+		free(todo);
+		return nr;
+	}
+	for (i = 0; i < nr; i++) {
+		nodes[i] = node;
+		todo[i] = addr[i];
+	}
+	for (retry = 0; retry < MIGRATE_MAX_RETRIES && left; retry++) {
+		unsigned long j = 0;
+
+		if (move_pages_raw(left, todo, nodes, status, MPOL_MF_MOVE) < 0)
+			break;
+		for (i = 0; i < left; i++)
+			if (status[i] != node)
+				todo[j++] = todo[i];
+		left = j;
+	}
+	free(nodes);
+	free(todo);
+	return left;
+}
+
+/* How many of the @nr_pages base pages at @buf are not on @node. */
+static inline unsigned long pages_not_on(char *buf, unsigned long nr_pages, int node,
+					 size_t page_size, int *status)
+{
+	void **addr = calloc(nr_pages, sizeof(void *));
+	unsigned long i, bad = 0;
+
+	if (!addr)
+		return nr_pages;
+	for (i = 0; i < nr_pages; i++)
+		addr[i] = buf + i * page_size;
+	if (move_pages_raw(nr_pages, addr, NULL, status, 0) < 0)
+		bad = nr_pages;
+	else
+		for (i = 0; i < nr_pages; i++)
+			bad += status[i] != node;
+	free(addr);
+	return bad;
+}
+
+static inline int thp_available(void)
+{
+	char buf[128] = "";
+	int fd = open("/sys/kernel/mm/transparent_hugepage/enabled", O_RDONLY);
+
+	if (fd < 0)
+		return 0;
+	if (read(fd, buf, sizeof(buf) - 1) < 0)
+		buf[0] = '\0';
+	close(fd);
+	return !strstr(buf, "[never]");
+}
+
+/* True when the whole of [buf, buf + size) is backed by PMD-mapped THPs. */
+static inline int all_thp(char *buf, size_t size)
+{
+	unsigned long start = (unsigned long)buf, lo, hi, kb;
+	char line[256];
+	int in = 0, ok = 0;
+	FILE *f = fopen("/proc/self/smaps", "r");
+
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "%lx-%lx ", &lo, &hi) == 2)
+			in = lo <= start && start < hi;
+		else if (in && sscanf(line, "AnonHugePages: %lu kB", &kb) == 1)
+			ok = kb * 1024 >= size;
+	}
+	fclose(f);
+	return ok;
+}
+
+#endif /* __SELFTESTS_MM_MIGRATE_HELPERS_H */

@@ -1,0 +1,307 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Migration copy offload, end to end, with the test migrator module
+ * (CONFIG_TEST_MIGRATE_OFFLOAD, mm/test_migrate_offload.c).
+ *
+ * Each test moves a buffer between two nodes with move_pages(2), verifies
+ * every byte after every move, and reads the test migrator's counters in
+ * /sys/kernel/debug/test_migrate_offload/ to prove which path copied the
+ * data: the migrator, or the CPU for the folios it was told to leave.  The
+ * last test unloads and reloads the module while migrations run.
+ *
+ * Needs root, two memory nodes and the module; skips otherwise.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "../kselftest_harness.h"
+#include "migrate_helpers.h"
+
+#define TMO_DIR		"/sys/kernel/debug/test_migrate_offload/"
+#define NR_PASSES	4
+#define CHURN_CYCLES	10
+
+static long long tmo(const char *file)
+{
+	char path[128];
+
+	snprintf(path, sizeof(path), TMO_DIR "%s", file);
+	return read_number(path);
+}
+
+static int tmo_set(const char *file, const char *val)
+{
+	char path[128];
+
+	snprintf(path, sizeof(path), TMO_DIR "%s", file);
+	return write_string(path, val);
+}
+
+static int tmo_loaded(void)
+{
+	return access(TMO_DIR "calls", R_OK) == 0;
+}
+
+static int tmo_load(void)
+{
+	if (!tmo_loaded() && system("modprobe test_migrate_offload 2>/dev/null"))
+		return -1;
+	return tmo_loaded() ? 0 : -1;
+}
+
+FIXTURE(migrate_offload)
+{
+	int node[2];
+	size_t page_size;
+};
+
+FIXTURE_SETUP(migrate_offload)
+{
+	if (geteuid())
+		SKIP(return, "needs root (modprobe, debugfs)");
+	if (two_nodes(&self->node[0], &self->node[1]))
+		SKIP(return, "needs two memory nodes");
+	if (tmo_load())
+		SKIP(return, "the test_migrate_offload module is not available");
+	self->page_size = getpagesize();
+	ASSERT_EQ(tmo_set("fail_every", "0"), 0);
+	ASSERT_EQ(tmo_set("delay_ms", "0"), 0);
+	ASSERT_EQ(tmo_set("reset", "1"), 0);
+}
+
+FIXTURE_TEARDOWN(migrate_offload)
+{
+	if (tmo_loaded()) {
+		tmo_set("fail_every", "0");
+		tmo_set("delay_ms", "0");
+	}
+}
+
+struct counts {
+	long long calls, offered, copied, bytes;
+	unsigned long migrated, thp;
+};
+
+static void snap(struct counts *c)
+{
+	c->calls = tmo("calls");
+	c->offered = tmo("folios_offered");
+	c->copied = tmo("folios_copied");
+	c->bytes = tmo("bytes_copied");
+	c->migrated = read_vmstat("pgmigrate_success");
+	c->thp = read_vmstat("thp_migration_success");
+}
+
+/*
+ * Bounce @buf between the nodes; after every move check placement, every
+ * byte, and that the migrator copied at least @min_copied_pct percent of
+ * the folios moved (and, when @max_copied_pct < 100, at most that many).
+ */
+static void bounce(struct __test_metadata *_metadata, const int *node, size_t page_size,
+		   char *buf, size_t size, size_t folio_size,
+		   int min_copied_pct, int max_copied_pct)
+{
+	unsigned long nr_pages = size / page_size, nr_folios = size / folio_size, i;
+	int *status = calloc(nr_pages, sizeof(int));
+	void **addr = calloc(nr_folios, sizeof(void *));
+	unsigned int pass;
+
+	ASSERT_NE(status, NULL);
+	ASSERT_NE(addr, NULL);
+	for (i = 0; i < nr_folios; i++)
+		addr[i] = buf + i * folio_size;
+	migrate_fill((uint64_t *)buf, size, 0);
+	ASSERT_EQ(move_all(addr, nr_folios, node[0], status), 0);
+
+	for (pass = 1; pass <= NR_PASSES; pass++) {
+		int to = node[pass & 1];
+		struct counts a, b;
+		long long copied;
+		long bad;
+
+		migrate_fill((uint64_t *)buf, size, pass);
+		snap(&a);
+		ASSERT_EQ(move_all(addr, nr_folios, to, status), 0);
+		snap(&b);
+		ASSERT_EQ(pages_not_on(buf, nr_pages, to, page_size, status), 0);
+		bad = migrate_verify((uint64_t *)buf, size, pass);
+		ASSERT_EQ(bad, -1)
+			TH_LOG("pass %u: word %ld (page %lu) corrupt after moving to node %d",
+			       pass, bad, bad * 8 / page_size, to);
+
+		copied = b.copied - a.copied;
+		TH_LOG("pass %u: %lu folios moved; migrator: offered %lld, copied %lld",
+		       pass, nr_folios, b.offered - a.offered, copied);
+		TH_LOG("pass %u: migrator copied %lld bytes in %lld calls",
+		       pass, b.bytes - a.bytes, b.calls - a.calls);
+		ASSERT_GE(b.migrated - a.migrated, nr_pages);
+		if (folio_size > page_size)
+			ASSERT_GE(b.thp - a.thp, nr_folios);
+		ASSERT_GE(copied * 100, (long long)nr_folios * min_copied_pct);
+		if (max_copied_pct < 100)
+			ASSERT_LE(copied * 100, (long long)nr_folios * max_copied_pct);
+		ASSERT_LE(copied, b.offered - a.offered);
+		if (min_copied_pct == 100)
+			ASSERT_GE(b.bytes - a.bytes, (long long)size);
+	}
+	free(addr);
+	free(status);
+}
+
+/* 8 MB of anonymous 4 KB pages: every folio copied by the migrator. */
+TEST_F(migrate_offload, anon_4k)
+{
+	size_t size = 8UL << 20;
+	char *buf = mmap(NULL, size, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	ASSERT_NE(buf, MAP_FAILED);
+	madvise(buf, size, MADV_NOHUGEPAGE);
+	bounce(_metadata, self->node, self->page_size, buf, size, self->page_size, 100, 100);
+	munmap(buf, size);
+}
+
+/* 16 MB of anonymous THPs. */
+TEST_F(migrate_offload, anon_thp)
+{
+	size_t size = 16UL << 20;
+	char *raw, *buf;
+
+	if (!thp_available())
+		SKIP(return, "transparent hugepages are disabled");
+	raw = mmap(NULL, size + PMD_SIZE_2M, PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(raw, MAP_FAILED);
+	buf = (char *)(((unsigned long)raw + PMD_SIZE_2M - 1) & ~(PMD_SIZE_2M - 1));
+	ASSERT_EQ(madvise(buf, size, MADV_HUGEPAGE), 0);
+	memset(buf, 1, size);
+	if (!all_thp(buf, size)) {
+		munmap(raw, size + PMD_SIZE_2M);
+		SKIP(return, "could not get THPs for the whole buffer");
+	}
+	bounce(_metadata, self->node, self->page_size, buf, size, PMD_SIZE_2M, 100, 100);
+	munmap(raw, size + PMD_SIZE_2M);
+}
+
+/* 8 MB of shmem. */
+TEST_F(migrate_offload, shmem)
+{
+	size_t size = 8UL << 20;
+	char *buf = mmap(NULL, size, PROT_READ | PROT_WRITE,
+			 MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+
+	ASSERT_NE(buf, MAP_FAILED);
+	bounce(_metadata, self->node, self->page_size, buf, size, self->page_size, 100, 100);
+	munmap(buf, size);
+}
+
+/*
+ * The migrator leaves every third folio: the CPU copies those, and every
+ * byte is still right.
+ */
+TEST_F(migrate_offload, partial_copy)
+{
+	size_t size = 8UL << 20;
+	char *buf = mmap(NULL, size, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	ASSERT_NE(buf, MAP_FAILED);
+	madvise(buf, size, MADV_NOHUGEPAGE);
+	ASSERT_EQ(tmo_set("fail_every", "3"), 0);
+	bounce(_metadata, self->node, self->page_size, buf, size, self->page_size, 60, 70);
+	munmap(buf, size);
+}
+
+/* Compaction is not a reason the core offloads: the migrator stays idle. */
+TEST_F(migrate_offload, compaction_not_offloaded)
+{
+	size_t size = 64UL << 20, i;
+	struct counts a, b;
+	char *buf;
+
+	if (access("/proc/sys/vm/compact_memory", W_OK))
+		SKIP(return, "no /proc/sys/vm/compact_memory");
+	/* Fragment memory: fault in a buffer, then free every other page. */
+	buf = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(buf, MAP_FAILED);
+	madvise(buf, size, MADV_NOHUGEPAGE);
+	memset(buf, 7, size);
+	for (i = 0; i < size; i += 2 * self->page_size)
+		madvise(buf + i, self->page_size, MADV_DONTNEED);
+	snap(&a);
+	ASSERT_EQ(write_string("/proc/sys/vm/compact_memory", "1"), 0);
+	snap(&b);
+	for (i = self->page_size; i < size; i += 2 * self->page_size)
+		ASSERT_EQ(buf[i], 7);
+	munmap(buf, size);
+	if (b.migrated == a.migrated)
+		SKIP(return, "compaction migrated nothing");
+	TH_LOG("compaction migrated %lu pages; migrator calls %lld",
+	       b.migrated - a.migrated, b.calls - a.calls);
+	ASSERT_EQ(b.calls, a.calls);
+}
+
+/*
+ * Unload and reload the migrator while another process migrates and
+ * verifies in a loop: unregister must wait for copies in flight, the
+ * module must be unloadable while registered, and no byte may be lost.
+ */
+TEST_F(migrate_offload, unload_while_migrating)
+{
+	size_t size = 4UL << 20;
+	int status, cycle;
+	pid_t pid;
+
+	ASSERT_EQ(tmo_set("delay_ms", "2"), 0);
+	pid = fork();
+	ASSERT_GE(pid, 0);
+	if (!pid) {
+		unsigned long nr = size / self->page_size, i;
+		char *buf = mmap(NULL, size, PROT_READ | PROT_WRITE,
+				 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		void **addr = calloc(nr, sizeof(void *));
+		int *st = calloc(nr, sizeof(int));
+		unsigned int pass;
+
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (buf == MAP_FAILED || !addr || !st)
+			_exit(2);
+		for (i = 0; i < nr; i++)
+			addr[i] = buf + i * self->page_size;
+		for (pass = 1; ; pass++) {
+			migrate_fill((uint64_t *)buf, size, pass);
+			if (move_all(addr, nr, self->node[pass & 1], st))
+				_exit(3);
+			if (migrate_verify((uint64_t *)buf, size, pass) != -1)
+				_exit(1);
+		}
+	}
+	for (cycle = 0; cycle < CHURN_CYCLES; cycle++) {
+		usleep(50000);
+		ASSERT_EQ(system("rmmod test_migrate_offload"), 0)
+			TH_LOG("cycle %d: rmmod failed while registered", cycle);
+		ASSERT_FALSE(tmo_loaded());
+		usleep(20000);
+		ASSERT_EQ(system("modprobe test_migrate_offload"), 0);
+		ASSERT_EQ(tmo_set("delay_ms", "2"), 0);
+		ASSERT_EQ(waitpid(pid, &status, WNOHANG), 0)
+			TH_LOG("cycle %d: the migrating process died: %d", cycle, status);
+	}
+	usleep(100000);
+	ASSERT_GT(tmo("calls"), 0);
+	kill(pid, SIGKILL);
+	ASSERT_EQ(waitpid(pid, &status, 0), pid);
+	ASSERT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL)
+		TH_LOG("the migrating process exited with %d: data corrupt or move failed",
+		       WEXITSTATUS(status));
+}
+
+TEST_HARNESS_MAIN
