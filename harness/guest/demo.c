@@ -41,6 +41,7 @@ static void snap(struct stat_snap *s)
 	char key[64];
 	unsigned long v;
 	FILE *f = fopen("/proc/vmstat", "r");
+	int i;
 
 	s->n = 0;
 	if (!f)
@@ -52,16 +53,31 @@ static void snap(struct stat_snap *s)
 		s->val[s->n++] = v;
 	}
 	fclose(f);
+	/* The test migrator's counters, when it is loaded. */
+	for (i = 0; i < 2 && s->n < MAX_STATS; i++) {
+		static const char * const tmo[] = { "folios_copied", "bytes_copied" };
+		char path[128];
+
+		snprintf(path, sizeof(path), "/sys/kernel/debug/test_migrate_offload/%s", tmo[i]);
+		f = fopen(path, "r");
+		if (!f)
+			continue;
+		if (fscanf(f, "%lu", &v) == 1) {
+			snprintf(s->name[s->n], sizeof(s->name[0]), "test_migrate_offload/%s", tmo[i]);
+			s->val[s->n++] = v;
+		}
+		fclose(f);
+	}
 }
 
 static void print_delta(const struct stat_snap *a, const struct stat_snap *b)
 {
 	int i;
 
-	printf("  /proc/vmstat changes:\n");
+	printf("  counters that changed:\n");
 	for (i = 0; i < b->n && i < a->n; i++)
 		if (b->val[i] != a->val[i])
-			printf("    %-32s +%lu\n", b->name[i], b->val[i] - a->val[i]);
+			printf("    %-38s +%lu\n", b->name[i], b->val[i] - a->val[i]);
 }
 
 static double now(void)
@@ -163,8 +179,10 @@ int main(void)
 		name[n > 0 ? n - 1 : 0] = '\0';
 		close(fd);
 		printf("demo: active migrator: %s\n", name);
+	} else if (!access("/sys/kernel/debug/test_migrate_offload", F_OK)) {
+		printf("demo: active migrator: test_migrate_offload (the test module)\n");
 	} else {
-		printf("demo: this kernel has no migration copy offload interface\n");
+		printf("demo: no migrator: the CPU copies every folio\n");
 	}
 
 	anon = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
