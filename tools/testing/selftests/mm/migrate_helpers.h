@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 #include <linux/mempolicy.h>
@@ -218,5 +219,70 @@ static inline int all_thp(char *buf, size_t size)
 	fclose(f);
 	return ok;
 }
+
+enum migrate_buf_kind {
+	MIGRATE_BUF_ANON_4K,	/* private anonymous, MADV_NOHUGEPAGE */
+	MIGRATE_BUF_ANON_THP,	/* private anonymous, 2 MB THPs */
+	MIGRATE_BUF_SHMEM,	/* shared anonymous: shmem */
+};
+
+struct migrate_buf {
+	char *buf;		/* @size bytes, 2 MB aligned for THPs */
+	size_t size;
+	size_t folio_size;
+	char *map;		/* the mapping, for munmap() */
+	size_t map_size;
+};
+
+/*
+ * Map and fault in @size bytes of @kind.  Returns 0; -1 if mmap() failed;
+ * -2 if THPs were asked for but do not back the whole buffer (nothing is
+ * left mapped then).
+ */
+static inline int migrate_buf_map(struct migrate_buf *b, enum migrate_buf_kind kind,
+				  size_t size)
+{
+	int flags = kind == MIGRATE_BUF_SHMEM ? MAP_SHARED : MAP_PRIVATE;
+
+	b->size = size;
+	b->folio_size = kind == MIGRATE_BUF_ANON_THP ? PMD_SIZE_2M : (size_t)getpagesize();
+	b->map_size = kind == MIGRATE_BUF_ANON_THP ? size + PMD_SIZE_2M : size;
+	b->map = mmap(NULL, b->map_size, PROT_READ | PROT_WRITE, flags | MAP_ANONYMOUS, -1, 0);
+	if (b->map == MAP_FAILED)
+		return -1;
+	b->buf = b->map;
+	if (kind == MIGRATE_BUF_ANON_THP) {
+		b->buf = (char *)(((unsigned long)b->map + PMD_SIZE_2M - 1) & ~(PMD_SIZE_2M - 1));
+		madvise(b->buf, size, MADV_HUGEPAGE);
+	} else if (kind == MIGRATE_BUF_ANON_4K) {
+		madvise(b->buf, size, MADV_NOHUGEPAGE);
+	}
+	memset(b->buf, 1, size);
+	if (kind == MIGRATE_BUF_ANON_THP && !all_thp(b->buf, size)) {
+		munmap(b->map, b->map_size);
+		return -2;
+	}
+	return 0;
+}
+
+static inline void migrate_buf_unmap(struct migrate_buf *b)
+{
+	munmap(b->map, b->map_size);
+}
+
+/*
+ * In a kselftest_harness test: map @b as @kind, skipping the test when THPs
+ * are asked for and cannot be had, failing it when mmap() fails.
+ */
+#define MIGRATE_BUF_MAP_OR_SKIP(b, kind, size) do {			\
+	int __ret;							\
+									\
+	if ((kind) == MIGRATE_BUF_ANON_THP && !thp_available())		\
+		SKIP(return, "transparent hugepages are disabled");	\
+	__ret = migrate_buf_map(b, kind, size);				\
+	if (__ret == -2)						\
+		SKIP(return, "could not get THPs for the whole buffer");	\
+	ASSERT_EQ(__ret, 0);						\
+} while (0)
 
 #endif /* __SELFTESTS_MM_MIGRATE_HELPERS_H */

@@ -96,63 +96,38 @@ static void bounce(struct __test_metadata *_metadata, const int *node,
 	free(status);
 }
 
+/* Map a buffer of @kind_, bounce it, unmap it; skip if THPs cannot be had. */
+#define BOUNCE(kind_, bytes_) do {					\
+	struct migrate_buf b;						\
+									\
+	MIGRATE_BUF_MAP_OR_SKIP(&b, kind_, bytes_);			\
+	bounce(_metadata, self->node, self->page_size, b.buf, b.size,	\
+	       b.folio_size);						\
+	migrate_buf_unmap(&b);						\
+} while (0)
+
 /* 16 MB of private anonymous 4 KB pages: several full batches of 512 folios. */
 TEST_F(migrate_integrity, anon_4k)
 {
-	size_t size = 16UL << 20;
-	char *buf = mmap(NULL, size, PROT_READ | PROT_WRITE,
-			 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-
-	ASSERT_NE(buf, MAP_FAILED);
-	madvise(buf, size, MADV_NOHUGEPAGE);
-	bounce(_metadata, self->node, self->page_size, buf, size, self->page_size);
-	munmap(buf, size);
+	BOUNCE(MIGRATE_BUF_ANON_4K, 16UL << 20);
 }
 
 /* 32 MB of private anonymous 2 MB THPs. */
 TEST_F(migrate_integrity, anon_thp)
 {
-	size_t size = 32UL << 20;
-	char *raw, *buf;
-
-	if (!thp_available())
-		SKIP(return, "transparent hugepages are disabled");
-	raw = mmap(NULL, size + PMD_SIZE_2M, PROT_READ | PROT_WRITE,
-		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	ASSERT_NE(raw, MAP_FAILED);
-	buf = (char *)(((unsigned long)raw + PMD_SIZE_2M - 1) & ~(PMD_SIZE_2M - 1));
-	ASSERT_EQ(madvise(buf, size, MADV_HUGEPAGE), 0);
-	memset(buf, 1, size);
-	if (!all_thp(buf, size)) {
-		munmap(raw, size + PMD_SIZE_2M);
-		SKIP(return, "could not get THPs for the whole buffer");
-	}
-	bounce(_metadata, self->node, self->page_size, buf, size, PMD_SIZE_2M);
-	munmap(raw, size + PMD_SIZE_2M);
+	BOUNCE(MIGRATE_BUF_ANON_THP, 32UL << 20);
 }
 
 /* 16 MB of shared anonymous memory: shmem pagecache. */
 TEST_F(migrate_integrity, shmem)
 {
-	size_t size = 16UL << 20;
-	char *buf = mmap(NULL, size, PROT_READ | PROT_WRITE,
-			 MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-
-	ASSERT_NE(buf, MAP_FAILED);
-	bounce(_metadata, self->node, self->page_size, buf, size, self->page_size);
-	munmap(buf, size);
+	BOUNCE(MIGRATE_BUF_SHMEM, 16UL << 20);
 }
 
 /* A single page: the smallest migration, one folio per call. */
 TEST_F(migrate_integrity, anon_single_page)
 {
-	size_t size = self->page_size;
-	char *buf = mmap(NULL, size, PROT_READ | PROT_WRITE,
-			 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-
-	ASSERT_NE(buf, MAP_FAILED);
-	bounce(_metadata, self->node, self->page_size, buf, size, self->page_size);
-	munmap(buf, size);
+	BOUNCE(MIGRATE_BUF_ANON_4K, self->page_size);
 }
 
 TEST_HARNESS_MAIN

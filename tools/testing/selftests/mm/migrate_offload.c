@@ -156,51 +156,35 @@ static void bounce(struct __test_metadata *_metadata, const int *node, size_t pa
 	free(status);
 }
 
+/*
+ * Map a buffer of @kind_, bounce it expecting the migrator to copy between
+ * @min_ and @max_ percent of the folios, unmap it.
+ */
+#define BOUNCE(kind_, bytes_, min_, max_) do {			\
+	struct migrate_buf b;						\
+									\
+	MIGRATE_BUF_MAP_OR_SKIP(&b, kind_, bytes_);			\
+	bounce(_metadata, self->node, self->page_size, b.buf, b.size,	\
+	       b.folio_size, min_, max_);				\
+	migrate_buf_unmap(&b);						\
+} while (0)
+
 /* 8 MB of anonymous 4 KB pages: every folio copied by the migrator. */
 TEST_F(migrate_offload, anon_4k)
 {
-	size_t size = 8UL << 20;
-	char *buf = mmap(NULL, size, PROT_READ | PROT_WRITE,
-			 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-
-	ASSERT_NE(buf, MAP_FAILED);
-	madvise(buf, size, MADV_NOHUGEPAGE);
-	bounce(_metadata, self->node, self->page_size, buf, size, self->page_size, 100, 100);
-	munmap(buf, size);
+	BOUNCE(MIGRATE_BUF_ANON_4K, 8UL << 20, 100, 100);
 }
 
 /* 16 MB of anonymous THPs. */
 TEST_F(migrate_offload, anon_thp)
 {
-	size_t size = 16UL << 20;
-	char *raw, *buf;
-
-	if (!thp_available())
-		SKIP(return, "transparent hugepages are disabled");
-	raw = mmap(NULL, size + PMD_SIZE_2M, PROT_READ | PROT_WRITE,
-		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	ASSERT_NE(raw, MAP_FAILED);
-	buf = (char *)(((unsigned long)raw + PMD_SIZE_2M - 1) & ~(PMD_SIZE_2M - 1));
-	ASSERT_EQ(madvise(buf, size, MADV_HUGEPAGE), 0);
-	memset(buf, 1, size);
-	if (!all_thp(buf, size)) {
-		munmap(raw, size + PMD_SIZE_2M);
-		SKIP(return, "could not get THPs for the whole buffer");
-	}
-	bounce(_metadata, self->node, self->page_size, buf, size, PMD_SIZE_2M, 100, 100);
-	munmap(raw, size + PMD_SIZE_2M);
+	BOUNCE(MIGRATE_BUF_ANON_THP, 16UL << 20, 100, 100);
 }
 
 /* 8 MB of shmem. */
 TEST_F(migrate_offload, shmem)
 {
-	size_t size = 8UL << 20;
-	char *buf = mmap(NULL, size, PROT_READ | PROT_WRITE,
-			 MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-
-	ASSERT_NE(buf, MAP_FAILED);
-	bounce(_metadata, self->node, self->page_size, buf, size, self->page_size, 100, 100);
-	munmap(buf, size);
+	BOUNCE(MIGRATE_BUF_SHMEM, 8UL << 20, 100, 100);
 }
 
 /*
@@ -209,15 +193,8 @@ TEST_F(migrate_offload, shmem)
  */
 TEST_F(migrate_offload, partial_copy)
 {
-	size_t size = 8UL << 20;
-	char *buf = mmap(NULL, size, PROT_READ | PROT_WRITE,
-			 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-
-	ASSERT_NE(buf, MAP_FAILED);
-	madvise(buf, size, MADV_NOHUGEPAGE);
 	ASSERT_EQ(tmo_set("fail_every", "3"), 0);
-	bounce(_metadata, self->node, self->page_size, buf, size, self->page_size, 60, 70);
-	munmap(buf, size);
+	BOUNCE(MIGRATE_BUF_ANON_4K, 8UL << 20, 60, 70);
 }
 
 /* Compaction is not a reason the core offloads: the migrator stays idle. */
