@@ -10,11 +10,10 @@
 flavour=$1; shift
 targets=${*:-bzImage modules}
 O=$(objdir "$flavour")
-# The feature-off build differs from check in one symbol: start from a copy
-# of the check objects so that only what depends on it is rebuilt.
-if [ "$flavour" = off ] && [ ! -d "$O" ] && [ -f "$(objdir check)/vmlinux" ]; then
-	cp -a "$(objdir check)" "$O.tmp" && mv "$O.tmp" "$O"
-fi
+# The feature-off build differs from check in a few symbols: build it in the
+# check objects, so that only what depends on them is rebuilt (fixdep), and
+# let the caller switch back with 'kbuild.sh check'.
+[ "$flavour" = off ] && O=$(objdir check)
 mkdir -p "$O"
 
 frags="$REPO/harness/config/base.config $REPO/Kconfig.offload"

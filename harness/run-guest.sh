@@ -62,7 +62,7 @@ timeout --foreground -k 10 "$TIMEOUT" qemu-system-x86_64 $accel_opts -machine q3
 	-nographic -no-reboot -nodefaults -serial stdio $serial2 \
 	-kernel "$A/bzImage" -initrd "$A/initramfs.cpio.gz" \
 	-append "console=ttyS0 $quiet harness=$mode panic=-1 oops=panic transparent_hugepage=madvise $GUEST_CMDLINE" \
-	</dev/null 2>&1 | tr -d '\r' | tee "$A/console.log" |
+	</dev/null 2>&1 | sed -u 's/\r$//' | tee "$A/console.log" |
 	if [ "$mode" = demo ]; then cat; else grep --line-buffered '^harness: '; fi
 rc=${PIPESTATUS[0]}
 secs=$(( $(date +%s) - start ))

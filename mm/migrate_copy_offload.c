@@ -24,6 +24,14 @@
 #include <linux/slab.h>
 #include <linux/sort.h>
 #include <linux/srcu.h>
+#include <linux/sysfs.h>
+#include <linux/timekeeping.h>
+#include <linux/vmstat.h>
+
+#include "migrate_copy_offload_internal.h"
+
+#define CREATE_TRACE_POINTS
+#include <trace/events/migrate_offload.h>
 
 DEFINE_STATIC_KEY_FALSE(migrate_offload_enabled);
 DEFINE_STATIC_SRCU(migrate_offload_srcu);
@@ -37,28 +45,85 @@ static struct migrator __rcu *migrate_offload_active;
 static DEFINE_MUTEX(migrate_offload_lock);
 
 /*
- * The migrations the core lets a migrator copy.  Syscalls, mbind, NUMA
- * balancing, demotion and DAMON move memory in bulk for placement.
- * Memory failure never: soft offline must copy with the machine-check safe
- * CPU copy and report poison exactly as it does today.  Compaction, hotplug,
- * contiguous allocation and long-term pinning are left to the CPU until the
- * admin policy can enable them.
+ * The admin's policy (/sys/kernel/mm/migrate_offload/): the migrations that
+ * may use the migrator, and the smallest batch worth handing over.  Memory
+ * failure is never allowed, whatever is written.
  */
-#define MIGRATE_OFFLOAD_DEFAULT_REASONS				\
-	(BIT(MR_SYSCALL) | BIT(MR_MEMPOLICY_MBIND) | BIT(MR_DEMOTION) |	\
-	 BIT(MR_DAMON) | BIT(MR_NUMA_MISPLACED))
-#define MIGRATE_OFFLOAD_NEVER	BIT(MR_MEMORY_FAILURE)
+unsigned long migrate_offload_reasons __read_mostly = MIGRATE_OFFLOAD_DEFAULT_REASONS;
+unsigned long migrate_offload_min_batch_bytes __read_mostly =
+	MIGRATE_OFFLOAD_DEFAULT_MIN_BATCH_BYTES;
 
 /* The largest batch migrate_pages_batch() builds, in folios. */
 #define MIGRATE_OFFLOAD_MAX_BATCH	512
 
+/**
+ * migrate_offload_effective_reasons - the reasons a batch may be offloaded for
+ * @admin: the admin's mask of BIT(MR_*)
+ * @migrator: the mask the migrator declares it is meant for
+ *
+ * Return: the intersection, never including MR_MEMORY_FAILURE.
+ */
+unsigned long migrate_offload_effective_reasons(unsigned long admin, unsigned long migrator)
+{
+	return admin & migrator & MIGRATE_OFFLOAD_ALLOWED_REASONS;
+}
+
 static bool migrate_offload_reason_allowed(const struct migrator *m, int reason)
 {
-	unsigned long allowed = MIGRATE_OFFLOAD_DEFAULT_REASONS & ~MIGRATE_OFFLOAD_NEVER;
-
 	if (reason < 0 || reason >= MR_TYPES)
 		return false;
-	return allowed & m->reasons & BIT(reason);
+	return migrate_offload_effective_reasons(READ_ONCE(migrate_offload_reasons),
+						 m->reasons) & BIT(reason);
+}
+
+/**
+ * migrate_offload_batch_big_enough - is a batch worth the migrator?
+ * @bytes: the bytes of the eligible folios of the batch
+ * @min_bytes: the admin's threshold
+ *
+ * Return: true when the batch goes to the migrator.
+ */
+bool migrate_offload_batch_big_enough(size_t bytes, unsigned long min_bytes)
+{
+	return bytes && bytes >= min_bytes;
+}
+
+/**
+ * migrate_offload_show_migrator - print the active migrator's name
+ * @buf: a sysfs buffer
+ *
+ * Return: the bytes written: the name, or "none", and a newline.
+ */
+ssize_t migrate_offload_show_migrator(char *buf)
+{
+	struct migrator *m;
+	ssize_t len;
+	int idx;
+
+	idx = srcu_read_lock(&migrate_offload_srcu);
+	m = srcu_dereference(migrate_offload_active, &migrate_offload_srcu);
+	len = sysfs_emit(buf, "%s\n", m ? m->name : "none");
+	srcu_read_unlock(&migrate_offload_srcu, idx);
+	return len;
+}
+
+/**
+ * migrate_offload_active_reasons - what the active migrator is meant for
+ *
+ * Return: its mask of BIT(MR_*), or every reason when none is registered.
+ */
+unsigned long migrate_offload_active_reasons(void)
+{
+	unsigned long reasons = BIT(MR_TYPES) - 1;
+	struct migrator *m;
+	int idx;
+
+	idx = srcu_read_lock(&migrate_offload_srcu);
+	m = srcu_dereference(migrate_offload_active, &migrate_offload_srcu);
+	if (m)
+		reasons = m->reasons;
+	srcu_read_unlock(&migrate_offload_srcu, idx);
+	return reasons;
 }
 
 /*
@@ -111,7 +176,7 @@ int migrate_offload_register(struct migrator *m)
 
 	if (!m || !m->name || !m->copy)
 		return -EINVAL;
-	if (!(m->reasons & MIGRATE_OFFLOAD_DEFAULT_REASONS & ~MIGRATE_OFFLOAD_NEVER)) {
+	if (!(m->reasons & MIGRATE_OFFLOAD_ALLOWED_REASONS)) {
 		pr_err("migrator %s is meant for no migration the core offloads\n", m->name);
 		return -EINVAL;
 	}
@@ -187,33 +252,56 @@ static void *migrate_offload_alloc(unsigned int max, struct migrate_copy_batch *
 	return buf;
 }
 
+static bool migrate_offload_folio_ok(struct folio *src)
+{
+	return migrate_offload_folio_eligible(src) && migrate_offload_folio_refs_ok(src);
+}
+
 /*
- * Collect the eligible pairs of the batch, hand them to @m, and record the
- * destination folios it copied (sorted, for migrate_offload_copied()).
+ * Hand the eligible pairs of the batch to @m, and record the destination
+ * folios it copied (sorted, for migrate_offload_copied()).  Batches whose
+ * eligible folios are smaller than the admin's threshold stay on the CPU.
  */
 static void migrate_offload_run(struct migrator *m, struct migrate_offload_state *st,
 				struct list_head *src_folios,
 				struct list_head *dst_folios, int reason)
 {
 	struct migrate_copy_batch b = { .reason = reason };
-	unsigned int max = min_t(size_t, list_count_nodes(src_folios),
-				 MIGRATE_OFFLOAD_MAX_BATCH);
+	unsigned int i, n = 0, max = 0, total = 0;
 	struct folio *src, *dst;
-	unsigned int i, n = 0;
+	size_t bytes = 0;
+	u64 start;
 	void *buf;
+	int ret;
 
+	/* First pass: what would go to the migrator, without allocating. */
+	list_for_each_entry(src, src_folios, lru) {
+		total++;
+		if (max < MIGRATE_OFFLOAD_MAX_BATCH && migrate_offload_folio_ok(src)) {
+			max++;
+			bytes += folio_size(src);
+		}
+	}
+	if (total > max)
+		count_vm_events(PGMIGRATE_OFFLOAD_SKIP_INELIGIBLE, total - max);
 	if (!max)
 		return;
-	buf = migrate_offload_alloc(max, &b);
-	if (!buf)
+	if (!migrate_offload_batch_big_enough(bytes, READ_ONCE(migrate_offload_min_batch_bytes))) {
+		count_vm_events(PGMIGRATE_OFFLOAD_SKIP_SMALL, max);
 		return;
+	}
+	buf = migrate_offload_alloc(max, &b);
+	if (!buf) {
+		count_vm_events(PGMIGRATE_OFFLOAD_FALLBACK, max);
+		return;
+	}
 
+	/* Second pass: the pairs.  A folio may have gained a reference since. */
 	dst = list_first_entry(dst_folios, struct folio, lru);
 	list_for_each_entry(src, src_folios, lru) {
 		if (n == max)
 			break;
-		if (migrate_offload_folio_eligible(src) &&
-		    migrate_offload_folio_refs_ok(src)) {
+		if (migrate_offload_folio_ok(src)) {
 			b.src[n] = src;
 			b.dst[n] = dst;
 			b.bytes += folio_size(src);
@@ -228,15 +316,25 @@ static void migrate_offload_run(struct migrator *m, struct migrate_offload_state
 	b.nr = n;
 	bitmap_zero(b.copied, n);
 
-	m->copy(m, &b);
+	start = ktime_get_ns();
+	ret = m->copy(m, &b);
+	start = ktime_get_ns() - start;
 
 	/* Keep the copied destinations, sorted, at the start of dst[]. */
 	st->nr_copied = 0;
-	for_each_set_bit(i, b.copied, n)
+	for_each_set_bit(i, b.copied, n) {
+		if (migrate_offload_should_fail(b.src[i]))
+			continue;
 		b.dst[st->nr_copied++] = b.dst[i];
+	}
 	sort(b.dst, st->nr_copied, sizeof(*b.dst), migrate_offload_cmp_folio, NULL);
 	st->copied = b.dst;
 	st->buf = buf;
+
+	count_vm_event(PGMIGRATE_OFFLOAD_BATCHES);
+	count_vm_events(PGMIGRATE_OFFLOAD_COPIED, st->nr_copied);
+	count_vm_events(PGMIGRATE_OFFLOAD_FALLBACK, n - st->nr_copied);
+	trace_migrate_offload_batch(reason, n, b.bytes, st->nr_copied, start, ret);
 }
 
 /* The out-of-line part of migrate_offload_copy_folios(). */
@@ -254,6 +352,8 @@ void __migrate_offload_copy_folios(struct migrate_offload_state *st,
 	m = srcu_dereference(migrate_offload_active, &migrate_offload_srcu);
 	if (m && migrate_offload_reason_allowed(m, reason))
 		migrate_offload_run(m, st, src_folios, dst_folios, reason);
+	else if (m)
+		count_vm_events(PGMIGRATE_OFFLOAD_SKIP_REASON, list_count_nodes(src_folios));
 	srcu_read_unlock(&migrate_offload_srcu, idx);
 }
 

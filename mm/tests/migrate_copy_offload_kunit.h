@@ -552,6 +552,87 @@ static void test_partial_results(struct kunit *test)
 	fake_batch_free(&fb);
 }
 
+static unsigned long vm_event(enum vm_event_item item)
+{
+	unsigned long *ev = kcalloc(NR_VM_EVENT_ITEMS, sizeof(*ev), GFP_KERNEL);
+	unsigned long v = 0;
+
+	if (ev) {
+		all_vm_events(ev);
+		v = ev[item];
+		kfree(ev);
+	}
+	return v;
+}
+
+/* The admin's threshold and reasons, and the counters that show them. */
+static void test_policy_and_counters(struct kunit *test)
+{
+	struct fake_migrator *f;
+	struct fake_batch fb;
+	struct migrate_offload_state st = {};
+	unsigned long small, batches, copied, skip_reason;
+
+	if (!IS_ENABLED(CONFIG_VM_EVENT_COUNTERS))
+		kunit_skip(test, "needs CONFIG_VM_EVENT_COUNTERS");
+	skip_if_busy(test);
+	f = kunit_kzalloc(test, sizeof(*f), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, f);
+	fake_init(f, "fake-policy", ALL_REASONS);
+	fake_batch_init(test, &fb, 3, NULL);
+	KUNIT_ASSERT_EQ(test, migrate_offload_register(&f->m), 0);
+
+	/* Below the threshold: the CPU copies, counted as skipped small. */
+	WRITE_ONCE(migrate_offload_min_batch_bytes, 4 * PAGE_SIZE);
+	small = vm_event(PGMIGRATE_OFFLOAD_SKIP_SMALL);
+	migrate_offload_copy_folios(&st, &fb.src, &fb.dst, MR_SYSCALL);
+	KUNIT_EXPECT_EQ(test, f->calls, 0);
+	KUNIT_EXPECT_NULL(test, st.buf);
+	KUNIT_EXPECT_GE(test, vm_event(PGMIGRATE_OFFLOAD_SKIP_SMALL) - small, 3UL);
+
+	/* At the threshold: offered, copied, counted. */
+	WRITE_ONCE(migrate_offload_min_batch_bytes, 3 * PAGE_SIZE);
+	batches = vm_event(PGMIGRATE_OFFLOAD_BATCHES);
+	copied = vm_event(PGMIGRATE_OFFLOAD_COPIED);
+	migrate_offload_copy_folios(&st, &fb.src, &fb.dst, MR_SYSCALL);
+	KUNIT_EXPECT_EQ(test, f->calls, 1);
+	KUNIT_EXPECT_EQ(test, st.nr_copied, 3);
+	KUNIT_EXPECT_GE(test, vm_event(PGMIGRATE_OFFLOAD_BATCHES) - batches, 1UL);
+	KUNIT_EXPECT_GE(test, vm_event(PGMIGRATE_OFFLOAD_COPIED) - copied, 3UL);
+	migrate_offload_done(&st);
+
+	/* The admin turns syscalls off: not offered, counted by reason. */
+	WRITE_ONCE(migrate_offload_reasons, BIT(MR_DEMOTION));
+	skip_reason = vm_event(PGMIGRATE_OFFLOAD_SKIP_REASON);
+	migrate_offload_copy_folios(&st, &fb.src, &fb.dst, MR_SYSCALL);
+	KUNIT_EXPECT_EQ(test, f->calls, 1);
+	KUNIT_EXPECT_GE(test, vm_event(PGMIGRATE_OFFLOAD_SKIP_REASON) - skip_reason, 3UL);
+	migrate_offload_copy_folios(&st, &fb.src, &fb.dst, MR_DEMOTION);
+	KUNIT_EXPECT_EQ(test, f->calls, 2);
+	migrate_offload_done(&st);
+
+	KUNIT_EXPECT_EQ(test, migrate_offload_unregister(&f->m), 0);
+	fake_batch_free(&fb);
+}
+
+static unsigned long saved_min_batch, saved_reasons;
+
+/* Every case starts from the default reasons and no threshold. */
+static int migrate_offload_test_init(struct kunit *test)
+{
+	saved_min_batch = READ_ONCE(migrate_offload_min_batch_bytes);
+	saved_reasons = READ_ONCE(migrate_offload_reasons);
+	WRITE_ONCE(migrate_offload_min_batch_bytes, 0);
+	WRITE_ONCE(migrate_offload_reasons, MIGRATE_OFFLOAD_DEFAULT_REASONS);
+	return 0;
+}
+
+static void migrate_offload_test_exit(struct kunit *test)
+{
+	WRITE_ONCE(migrate_offload_min_batch_bytes, saved_min_batch);
+	WRITE_ONCE(migrate_offload_reasons, saved_reasons);
+}
+
 static struct kunit_case migrate_offload_test_cases[] = {
 	KUNIT_CASE(test_register_rules),
 	KUNIT_CASE(test_owner_not_pinned),
@@ -560,11 +641,14 @@ static struct kunit_case migrate_offload_test_cases[] = {
 	KUNIT_CASE(test_eligibility),
 	KUNIT_CASE(test_refcount_rule),
 	KUNIT_CASE(test_partial_results),
+	KUNIT_CASE(test_policy_and_counters),
 	{},
 };
 
 static struct kunit_suite migrate_offload_test_suite = {
 	.name = "migrate_copy_offload",
+	.init = migrate_offload_test_init,
+	.exit = migrate_offload_test_exit,
 	.test_cases = migrate_offload_test_cases,
 };
 

@@ -8,6 +8,7 @@
 #define __SELFTESTS_MM_MIGRATE_HELPERS_H
 
 #include <fcntl.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -270,19 +271,26 @@ static inline void migrate_buf_unmap(struct migrate_buf *b)
 	munmap(b->map, b->map_size);
 }
 
+#ifdef TEST_HARNESS_MAIN
 /*
- * In a kselftest_harness test: map @b as @kind, skipping the test when THPs
- * are asked for and cannot be had, failing it when mmap() fails.
+ * In a kselftest_harness test: map @b as @kind.  Returns false when the test
+ * was marked skipped (no THPs to be had) or failed (mmap() failed); the
+ * caller must return then.
  */
-#define MIGRATE_BUF_MAP_OR_SKIP(b, kind, size) do {			\
-	int __ret;							\
-									\
-	if ((kind) == MIGRATE_BUF_ANON_THP && !thp_available())		\
-		SKIP(return, "transparent hugepages are disabled");	\
-	__ret = migrate_buf_map(b, kind, size);				\
-	if (__ret == -2)						\
-		SKIP(return, "could not get THPs for the whole buffer");	\
-	ASSERT_EQ(__ret, 0);						\
-} while (0)
+static inline bool migrate_buf_map_or_skip(struct __test_metadata *_metadata,
+					   struct migrate_buf *b,
+					   enum migrate_buf_kind kind, size_t size)
+{
+	int ret;
+
+	if (kind == MIGRATE_BUF_ANON_THP && !thp_available())
+		SKIP(return false, "transparent hugepages are disabled");
+	ret = migrate_buf_map(b, kind, size);
+	if (ret == -2)
+		SKIP(return false, "could not get THPs for the whole buffer");
+	EXPECT_EQ(ret, 0);
+	return ret == 0;
+}
+#endif
 
 #endif /* __SELFTESTS_MM_MIGRATE_HELPERS_H */

@@ -96,38 +96,44 @@ static void bounce(struct __test_metadata *_metadata, const int *node,
 	free(status);
 }
 
-/* Map a buffer of @kind_, bounce it, unmap it; skip if THPs cannot be had. */
-#define BOUNCE(kind_, bytes_) do {					\
-	struct migrate_buf b;						\
-									\
-	MIGRATE_BUF_MAP_OR_SKIP(&b, kind_, bytes_);			\
-	bounce(_metadata, self->node, self->page_size, b.buf, b.size,	\
-	       b.folio_size);						\
-	migrate_buf_unmap(&b);						\
-} while (0)
+/* Map a buffer of @kind, bounce it, unmap it; skip if THPs cannot be had. */
+static void bounce_kind(struct __test_metadata *_metadata, const int *node,
+			size_t page_size, enum migrate_buf_kind kind, size_t size)
+{
+	struct migrate_buf b;
+
+	if (!migrate_buf_map_or_skip(_metadata, &b, kind, size))
+		return;
+	bounce(_metadata, node, page_size, b.buf, b.size, b.folio_size);
+	migrate_buf_unmap(&b);
+}
 
 /* 16 MB of private anonymous 4 KB pages: several full batches of 512 folios. */
 TEST_F(migrate_integrity, anon_4k)
 {
-	BOUNCE(MIGRATE_BUF_ANON_4K, 16UL << 20);
+	bounce_kind(_metadata, self->node, self->page_size,
+		    MIGRATE_BUF_ANON_4K, 16UL << 20);
 }
 
 /* 32 MB of private anonymous 2 MB THPs. */
 TEST_F(migrate_integrity, anon_thp)
 {
-	BOUNCE(MIGRATE_BUF_ANON_THP, 32UL << 20);
+	bounce_kind(_metadata, self->node, self->page_size,
+		    MIGRATE_BUF_ANON_THP, 32UL << 20);
 }
 
 /* 16 MB of shared anonymous memory: shmem pagecache. */
 TEST_F(migrate_integrity, shmem)
 {
-	BOUNCE(MIGRATE_BUF_SHMEM, 16UL << 20);
+	bounce_kind(_metadata, self->node, self->page_size,
+		    MIGRATE_BUF_SHMEM, 16UL << 20);
 }
 
 /* A single page: the smallest migration, one folio per call. */
 TEST_F(migrate_integrity, anon_single_page)
 {
-	BOUNCE(MIGRATE_BUF_ANON_4K, self->page_size);
+	bounce_kind(_metadata, self->node, self->page_size,
+		    MIGRATE_BUF_ANON_4K, self->page_size);
 }
 
 TEST_HARNESS_MAIN

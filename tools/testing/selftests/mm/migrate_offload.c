@@ -26,6 +26,9 @@
 #include "migrate_helpers.h"
 
 #define TMO_DIR		"/sys/kernel/debug/test_migrate_offload/"
+#define MCO_DIR		"/sys/kernel/mm/migrate_offload/"
+#define FAIL_DIR	"/sys/kernel/debug/fail_migrate_offload/"
+#define TRACE_DIR	"/sys/kernel/tracing/"
 #define NR_PASSES	4
 #define CHURN_CYCLES	10
 
@@ -42,6 +45,14 @@ static int tmo_set(const char *file, const char *val)
 	char path[128];
 
 	snprintf(path, sizeof(path), TMO_DIR "%s", file);
+	return write_string(path, val);
+}
+
+static int set_file(const char *dir, const char *file, const char *val)
+{
+	char path[160];
+
+	snprintf(path, sizeof(path), "%s%s", dir, file);
 	return write_string(path, val);
 }
 
@@ -75,6 +86,9 @@ FIXTURE_SETUP(migrate_offload)
 	ASSERT_EQ(tmo_set("fail_every", "0"), 0);
 	ASSERT_EQ(tmo_set("delay_ms", "0"), 0);
 	ASSERT_EQ(tmo_set("reset", "1"), 0);
+	/* The defaults: the common reasons, batches of 64 KB and more. */
+	ASSERT_EQ(set_file(MCO_DIR, "reasons", "syscall mbind numa_misplaced demotion damon"), 0);
+	ASSERT_EQ(set_file(MCO_DIR, "min_batch_bytes", "65536"), 0);
 }
 
 FIXTURE_TEARDOWN(migrate_offload)
@@ -83,11 +97,17 @@ FIXTURE_TEARDOWN(migrate_offload)
 		tmo_set("fail_every", "0");
 		tmo_set("delay_ms", "0");
 	}
+	set_file(MCO_DIR, "reasons", "syscall mbind numa_misplaced demotion damon");
+	set_file(MCO_DIR, "min_batch_bytes", "65536");
+	if (!access(FAIL_DIR, F_OK))
+		set_file(FAIL_DIR, "probability", "0");
 }
 
+/* The test migrator's own counts, and the core's in /proc/vmstat. */
 struct counts {
 	long long calls, offered, copied, bytes;
 	unsigned long migrated, thp;
+	unsigned long batches, vm_copied, fallback, skip_reason, skip_small;
 };
 
 static void snap(struct counts *c)
@@ -98,7 +118,15 @@ static void snap(struct counts *c)
 	c->bytes = tmo("bytes_copied");
 	c->migrated = read_vmstat("pgmigrate_success");
 	c->thp = read_vmstat("thp_migration_success");
+	c->batches = read_vmstat("pgmigrate_offload_batches");
+	c->vm_copied = read_vmstat("pgmigrate_offload_copied");
+	c->fallback = read_vmstat("pgmigrate_offload_fallback");
+	c->skip_reason = read_vmstat("pgmigrate_offload_skip_reason");
+	c->skip_small = read_vmstat("pgmigrate_offload_skip_small");
 }
+
+/* Set by tests that inject failures: the core then copies fewer than the migrator. */
+static int injecting;
 
 /*
  * Bounce @buf between the nodes; after every move check placement, every
@@ -151,40 +179,53 @@ static void bounce(struct __test_metadata *_metadata, const int *node, size_t pa
 		ASSERT_LE(copied, b.offered - a.offered);
 		if (min_copied_pct == 100)
 			ASSERT_GE(b.bytes - a.bytes, (long long)size);
+
+		/* The core's counters tell the same story as the migrator. */
+		ASSERT_EQ(b.batches - a.batches, b.calls - a.calls);
+		ASSERT_EQ((b.vm_copied - a.vm_copied) + (b.fallback - a.fallback),
+			  b.offered - a.offered);
+		/* With fault injection the core copied fewer than the migrator. */
+		ASSERT_LE(b.vm_copied - a.vm_copied, copied);
+		ASSERT_EQ(b.vm_copied - a.vm_copied < copied, injecting);
 	}
 	free(addr);
 	free(status);
 }
 
 /*
- * Map a buffer of @kind_, bounce it expecting the migrator to copy between
- * @min_ and @max_ percent of the folios, unmap it.
+ * Map a buffer of @kind, bounce it expecting the migrator to copy between
+ * @min and @max percent of the folios, unmap it.
  */
-#define BOUNCE(kind_, bytes_, min_, max_) do {			\
-	struct migrate_buf b;						\
-									\
-	MIGRATE_BUF_MAP_OR_SKIP(&b, kind_, bytes_);			\
-	bounce(_metadata, self->node, self->page_size, b.buf, b.size,	\
-	       b.folio_size, min_, max_);				\
-	migrate_buf_unmap(&b);						\
-} while (0)
+static void bounce_kind(struct __test_metadata *_metadata, const int *node, size_t page_size,
+			enum migrate_buf_kind kind, size_t size, int min, int max)
+{
+	struct migrate_buf b;
+
+	if (!migrate_buf_map_or_skip(_metadata, &b, kind, size))
+		return;
+	bounce(_metadata, node, page_size, b.buf, b.size, b.folio_size, min, max);
+	migrate_buf_unmap(&b);
+}
 
 /* 8 MB of anonymous 4 KB pages: every folio copied by the migrator. */
 TEST_F(migrate_offload, anon_4k)
 {
-	BOUNCE(MIGRATE_BUF_ANON_4K, 8UL << 20, 100, 100);
+	bounce_kind(_metadata, self->node, self->page_size,
+		    MIGRATE_BUF_ANON_4K, 8UL << 20, 100, 100);
 }
 
 /* 16 MB of anonymous THPs. */
 TEST_F(migrate_offload, anon_thp)
 {
-	BOUNCE(MIGRATE_BUF_ANON_THP, 16UL << 20, 100, 100);
+	bounce_kind(_metadata, self->node, self->page_size,
+		    MIGRATE_BUF_ANON_THP, 16UL << 20, 100, 100);
 }
 
 /* 8 MB of shmem. */
 TEST_F(migrate_offload, shmem)
 {
-	BOUNCE(MIGRATE_BUF_SHMEM, 8UL << 20, 100, 100);
+	bounce_kind(_metadata, self->node, self->page_size,
+		    MIGRATE_BUF_SHMEM, 8UL << 20, 100, 100);
 }
 
 /*
@@ -194,7 +235,100 @@ TEST_F(migrate_offload, shmem)
 TEST_F(migrate_offload, partial_copy)
 {
 	ASSERT_EQ(tmo_set("fail_every", "3"), 0);
-	BOUNCE(MIGRATE_BUF_ANON_4K, 8UL << 20, 60, 70);
+	bounce_kind(_metadata, self->node, self->page_size,
+		    MIGRATE_BUF_ANON_4K, 8UL << 20, 60, 70);
+}
+
+/* Below min_batch_bytes every batch stays on the CPU. */
+TEST_F(migrate_offload, threshold_keeps_small_batches_on_cpu)
+{
+	struct counts a, b;
+
+	ASSERT_EQ(set_file(MCO_DIR, "min_batch_bytes", "1073741824"), 0);
+	snap(&a);
+	bounce_kind(_metadata, self->node, self->page_size,
+		    MIGRATE_BUF_ANON_4K, 4UL << 20, 0, 0);
+	snap(&b);
+	ASSERT_EQ(b.calls, a.calls);
+	ASSERT_GE(b.skip_small - a.skip_small, NR_PASSES * (4UL << 20) / self->page_size);
+}
+
+/* A reason the admin did not allow never reaches the migrator. */
+TEST_F(migrate_offload, reason_disabled)
+{
+	struct counts a, b;
+
+	ASSERT_EQ(set_file(MCO_DIR, "reasons", "demotion damon"), 0);
+	snap(&a);
+	bounce_kind(_metadata, self->node, self->page_size,
+		    MIGRATE_BUF_ANON_4K, 4UL << 20, 0, 0);
+	snap(&b);
+	ASSERT_EQ(b.calls, a.calls);
+	ASSERT_GE(b.skip_reason - a.skip_reason, NR_PASSES * (4UL << 20) / self->page_size);
+}
+
+/*
+ * fail_migrate_offload makes the core distrust half of what the migrator
+ * copied: the CPU copies those again, the fallback counter counts them, and
+ * every byte is right (bounce() checks both).
+ */
+TEST_F(migrate_offload, fault_injection)
+{
+	if (access(FAIL_DIR, F_OK))
+		SKIP(return, "no " FAIL_DIR ": CONFIG_FAIL_MIGRATE_OFFLOAD is off");
+	ASSERT_EQ(set_file(FAIL_DIR, "interval", "1"), 0);
+	ASSERT_EQ(set_file(FAIL_DIR, "times", "-1"), 0);
+	ASSERT_EQ(set_file(FAIL_DIR, "verbose", "0"), 0);
+	ASSERT_EQ(set_file(FAIL_DIR, "probability", "50"), 0);
+	injecting = 1;
+	bounce_kind(_metadata, self->node, self->page_size,
+		    MIGRATE_BUF_ANON_4K, 4UL << 20, 100, 100);
+	injecting = 0;
+	ASSERT_EQ(set_file(FAIL_DIR, "probability", "0"), 0);
+}
+
+/* One migrate_offload_batch event per batch, with the folios offered. */
+TEST_F(migrate_offload, tracepoint)
+{
+	const char *ev = TRACE_DIR "events/migrate_offload/migrate_offload_batch/enable";
+	unsigned long events = 0, folios = 0, f;
+	struct counts a, b;
+	char line[512], *p;
+	FILE *trace;
+	int fd;
+
+	if (access(ev, W_OK))
+		SKIP(return, "no migrate_offload tracepoint in tracefs");
+	/* Opening "trace" with O_TRUNC clears the buffer. */
+	fd = open(TRACE_DIR "trace", O_WRONLY | O_TRUNC);
+	ASSERT_GE(fd, 0);
+	close(fd);
+	ASSERT_EQ(write_string(ev, "1"), 0);
+	snap(&a);
+	bounce_kind(_metadata, self->node, self->page_size,
+		    MIGRATE_BUF_ANON_4K, 4UL << 20, 100, 100);
+	snap(&b);
+	ASSERT_EQ(write_string(ev, "0"), 0);
+
+	trace = fopen(TRACE_DIR "trace", "r");
+	ASSERT_NE(trace, NULL);
+	while (fgets(line, sizeof(line), trace)) {
+		p = strstr(line, "migrate_offload_batch: ");
+		if (!p)
+			continue;
+		events++;
+		ASSERT_NE(strstr(p, "reason=syscall"), NULL) TH_LOG("%s", p);
+		p = strstr(p, "folios=");
+		ASSERT_NE(p, NULL);
+		f = strtoul(p + strlen("folios="), NULL, 10);
+		ASSERT_GT(f, 0);
+		folios += f;
+	}
+	fclose(trace);
+	TH_LOG("%lu events for %lld calls, %lu folios for %lld offered",
+	       events, b.calls - a.calls, folios, b.offered - a.offered);
+	ASSERT_EQ(events, b.calls - a.calls);
+	ASSERT_EQ(folios, b.offered - a.offered);
 }
 
 /* Compaction is not a reason the core offloads: the migrator stays idle. */
