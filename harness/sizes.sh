@@ -49,7 +49,7 @@ git -C "$W" checkout -q series
 {
 	echo "| object | build | text | data | bss |"
 	echo "|---|---|---:|---:|---:|"
-	for f in mm/migrate.o mm/migrate_copy_offload.o vmlinux; do
+	for f in mm/migrate.o mm/migrate_copy_offload.o mm/migrate_copy_offload_sysfs.o vmlinux; do
 		for b in upstream off on; do row "$b" "$f"; done
 	done
 	echo

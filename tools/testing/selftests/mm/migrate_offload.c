@@ -170,6 +170,9 @@ static void bounce(struct __test_metadata *_metadata, const int *node, size_t pa
 		       pass, nr_folios, b.offered - a.offered, copied);
 		TH_LOG("pass %u: migrator copied %lld bytes in %lld calls",
 		       pass, b.bytes - a.bytes, b.calls - a.calls);
+		TH_LOG("pass %u: core: %lu batches, %lu copied, %lu fallback",
+		       pass, b.batches - a.batches, b.vm_copied - a.vm_copied,
+		       b.fallback - a.fallback);
 		ASSERT_GE(b.migrated - a.migrated, nr_pages);
 		if (folio_size > page_size)
 			ASSERT_GE(b.thp - a.thp, nr_folios);
