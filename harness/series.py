@@ -147,6 +147,7 @@ def setup_work():
         subprocess.run(["git", "clone", "-q", "--shared", "--no-checkout", tree.TREE, WORK],
                        check=True)
         run(["git", "checkout", "-q", "-B", "series", "base"])
+        run(["git", "config", "gc.auto", "0"])
     else:
         run(["git", "checkout", "-q", "-f", "-B", "series", "base"])
         run(["git", "clean", "-q", "-f", "-d", "-x"])

@@ -127,6 +127,8 @@ def cmd_unpack():
         die("%s did not contain linux-source-6.12/" % TARBALL)
     info("recording the pristine tree as git tag 'base' (once)")
     git("init", "-q")
+    # A background "git gc --auto" would compete with the builds.
+    git("config", "gc.auto", "0")
     # Debian's .gitignore ignores the whole top level: add with -f.
     git("add", "-A", "-f")
     git("-c", "user.name=harness", "-c", "user.email=harness@localhost",

@@ -8,6 +8,11 @@
  * SRCU, so unregistering waits for every copy in flight and a module can be
  * unloaded right after; no reference is taken per call.
  *
+ * The core, not the migrator, decides what is offloaded: the admin's reasons
+ * and batch-size threshold (migrate_copy_offload_sysfs.c), and the folio
+ * rules below.  Every decision is counted in /proc/vmstat, and every batch
+ * handed over is traced (migrate_offload:migrate_offload_batch).
+ *
  * See Documentation/mm/migrate_copy_offload.rst.
  */
 #define pr_fmt(fmt) "migrate_offload: " fmt

@@ -1,0 +1,193 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * A migrator that copies a batch with several CPUs.
+ *
+ * The pages of the batch are shared out in equal runs over up to "threads"
+ * parts; a large folio may be split over several parts, so threads stay busy
+ * when a batch has fewer folios than threads.  Part 0 is copied by the
+ * migrating task itself, the others by an unbound workqueue on the
+ * destination node.  When the calling task has finished its own part it
+ * copies every part no worker has started yet, so a busy or starved
+ * workqueue delays nothing: the caller waits only for copies already
+ * running, each one bounded.
+ *
+ * Copies use copy_mc_to_kernel(): a folio whose copy hits a memory error is
+ * reported not copied, and the CPU copy of the move phase finds and reports
+ * the error exactly as without a migrator.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/bitmap.h>
+#include <linux/cpumask.h>
+#include <linux/highmem.h>
+#include <linux/migrate_copy_offload.h>
+#include <linux/mm.h>
+#include <linux/module.h>
+#include <linux/slab.h>
+#include <linux/topology.h>
+#include <linux/uaccess.h>
+#include <linux/workqueue.h>
+
+#define MTCOPY_MAX_THREADS	32
+#define MTCOPY_AUTO_CAP		8
+
+static unsigned int threads;
+module_param(threads, uint, 0644);
+MODULE_PARM_DESC(threads,
+		 "Threads per batch, the migrating task included (0, the default: one per CPU of the destination node, at most 8; at most 32)");
+
+static struct workqueue_struct *mtcopy_wq;
+
+struct mtcopy_batch;
+
+/* Pages [first, end) of the batch, counted over all its folios in order. */
+struct mtcopy_part {
+	struct work_struct work;
+	struct mtcopy_batch *mb;
+	unsigned long first, end;
+	atomic_t claimed;
+};
+
+struct mtcopy_batch {
+	struct migrate_copy_batch *b;
+	unsigned long failed[BITS_TO_LONGS(512)];	/* folios with an error */
+	unsigned int nr_parts;
+	struct mtcopy_part parts[] __counted_by(nr_parts);
+};
+
+static bool mtcopy_page(struct page *dst, struct page *src)
+{
+	void *d = kmap_local_page(dst);
+	void *s = kmap_local_page(src);
+	unsigned long left = copy_mc_to_kernel(d, s, PAGE_SIZE);
+
+	kunmap_local(s);
+	kunmap_local(d);
+	return !left;
+}
+
+static void mtcopy_run(struct mtcopy_part *p)
+{
+	struct migrate_copy_batch *b = p->mb->b;
+	unsigned long start = 0, pg;
+	unsigned int i;
+
+	for (i = 0; i < b->nr && start < p->end; i++) {
+		unsigned long n = folio_nr_pages(b->src[i]);
+		unsigned long from = max(p->first, start), to = min(p->end, start + n);
+
+		for (pg = from; pg < to; pg++) {
+			if (test_bit(i, p->mb->failed))
+				break;
+			if (!mtcopy_page(folio_page(b->dst[i], pg - start),
+					 folio_page(b->src[i], pg - start)))
+				set_bit(i, p->mb->failed);
+			cond_resched();
+		}
+		start += n;
+	}
+}
+
+/* Whoever claims a part first copies it: a worker, or the caller. */
+static bool mtcopy_claim(struct mtcopy_part *p)
+{
+	return !atomic_xchg(&p->claimed, 1);
+}
+
+static void mtcopy_work(struct work_struct *work)
+{
+	struct mtcopy_part *p = container_of(work, struct mtcopy_part, work);
+
+	if (mtcopy_claim(p))
+		mtcopy_run(p);
+}
+
+static unsigned int mtcopy_nr_threads(int nid, unsigned long pages)
+{
+	unsigned int n = READ_ONCE(threads);
+
+	if (!n)
+		n = min_t(unsigned int, nr_cpus_node(nid), MTCOPY_AUTO_CAP);
+	n = clamp_t(unsigned int, n, 1, MTCOPY_MAX_THREADS);
+	return min_t(unsigned long, n, pages);
+}
+
+static int mtcopy_copy(struct migrator *m, struct migrate_copy_batch *b)
+{
+	unsigned long pages = b->bytes >> PAGE_SHIFT, per, i;
+	int nid = folio_nid(b->dst[0]);
+	unsigned int n = mtcopy_nr_threads(nid, pages);
+	struct mtcopy_batch *mb;
+
+	if (WARN_ON_ONCE(b->nr > 512))
+		return -EINVAL;
+	/* No reclaim from here: a failed allocation leaves the batch to the CPU. */
+	mb = kzalloc(struct_size(mb, parts, n), GFP_NOWAIT | __GFP_NOWARN | __GFP_NOMEMALLOC);
+	if (!mb)
+		return -ENOMEM;
+	mb->b = b;
+	mb->nr_parts = n;
+	per = DIV_ROUND_UP(pages, n);
+	for (i = 0; i < n; i++) {
+		struct mtcopy_part *p = &mb->parts[i];
+
+		p->mb = mb;
+		p->first = min(i * per, pages);
+		p->end = min(p->first + per, pages);
+		INIT_WORK(&p->work, mtcopy_work);
+		if (i)
+			queue_work_node(nid, mtcopy_wq, &p->work);
+	}
+
+	/* Part 0, then whatever no worker has started. */
+	for (i = 0; i < n; i++)
+		if (mtcopy_claim(&mb->parts[i]))
+			mtcopy_run(&mb->parts[i]);
+	/* Parts being copied by workers: wait; parts still queued: cancel. */
+	for (i = 1; i < n; i++)
+		cancel_work_sync(&mb->parts[i].work);
+
+	for (i = 0; i < b->nr; i++)
+		if (!test_bit(i, mb->failed))
+			__set_bit(i, b->copied);
+	kfree(mb);
+	return 0;
+}
+
+static struct migrator mtcopy_migrator = {
+	.name = "mtcopy",
+	.owner = THIS_MODULE,
+	/* Every migration the admin lets through. */
+	.reasons = BIT(MR_TYPES) - 1,
+	.copy = mtcopy_copy,
+};
+
+static int __init mtcopy_init(void)
+{
+	int ret;
+
+	/* WQ_MEM_RECLAIM: demotion copies from reclaim. */
+	mtcopy_wq = alloc_workqueue("migrate_mtcopy", WQ_UNBOUND | WQ_MEM_RECLAIM, 0);
+	if (!mtcopy_wq)
+		return -ENOMEM;
+	ret = migrate_offload_register(&mtcopy_migrator);
+	if (ret)
+		goto err_wq;
+	return 0;
+
+err_wq:
+	destroy_workqueue(mtcopy_wq);
+	return ret;
+}
+
+static void __exit mtcopy_exit(void)
+{
+	/* Waits for every batch in flight; their workers are done by then. */
+	migrate_offload_unregister(&mtcopy_migrator);
+	destroy_workqueue(mtcopy_wq);
+}
+
+module_init(mtcopy_init);
+module_exit(mtcopy_exit);
+MODULE_DESCRIPTION("Multi-threaded CPU migrator for migration copy offload");
+MODULE_LICENSE("GPL");

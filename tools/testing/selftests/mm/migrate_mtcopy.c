@@ -1,0 +1,198 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The multi-threaded CPU migrator (CONFIG_MIGRATE_MTCOPY, module
+ * migrate_mtcopy), end to end: buffers of anonymous 4 KB pages, THPs and
+ * shmem move between two nodes with move_pages(2), every byte is verified
+ * after every move, and /proc/vmstat must show that the migrator copied
+ * every folio (pgmigrate_offload_copied) and that none fell back to the
+ * CPU.  THPs are also copied with 1, 2 and 3 threads, so a folio is split
+ * over threads unevenly.  Finally the module is unloaded and reloaded 50
+ * times while another process migrates and verifies in a loop.
+ *
+ * Needs root, two memory nodes and the module; skips otherwise.
+ */
+#define _GNU_SOURCE
+#include <signal.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "../kselftest_harness.h"
+#include "migrate_helpers.h"
+
+#define MIGRATOR	"/sys/kernel/mm/migrate_offload/migrator"
+#define THREADS		"/sys/module/migrate_mtcopy/parameters/threads"
+#define NR_PASSES	4
+#define CHURN_CYCLES	50
+
+static int mtcopy_active(void)
+{
+	char buf[32] = "";
+	int fd = open(MIGRATOR, O_RDONLY);
+
+	if (fd < 0)
+		return 0;
+	if (read(fd, buf, sizeof(buf) - 1) < 0)
+		buf[0] = '\0';
+	close(fd);
+	return !strcmp(buf, "mtcopy\n");
+}
+
+static int mtcopy_load(void)
+{
+	if (mtcopy_active())
+		return 0;
+	/* One migrator at a time: make room. */
+	if (system("rmmod test_migrate_offload 2>/dev/null") < 0 ||
+	    system("modprobe migrate_mtcopy 2>/dev/null") < 0)
+		return -1;
+	return mtcopy_active() ? 0 : -1;
+}
+
+FIXTURE(mtcopy)
+{
+	int node[2];
+	size_t page_size;
+};
+
+FIXTURE_SETUP(mtcopy)
+{
+	if (geteuid())
+		SKIP(return, "needs root (modprobe)");
+	if (two_nodes(&self->node[0], &self->node[1]))
+		SKIP(return, "needs two memory nodes");
+	if (mtcopy_load())
+		SKIP(return, "the migrate_mtcopy module is not available");
+	self->page_size = getpagesize();
+	ASSERT_EQ(write_string(THREADS, "0"), 0);
+	ASSERT_EQ(write_string("/sys/kernel/mm/migrate_offload/min_batch_bytes", "65536"), 0);
+}
+
+FIXTURE_TEARDOWN(mtcopy)
+{
+	write_string(THREADS, "0");
+}
+
+/* Bounce a buffer of @kind; the migrator must copy every folio of every move. */
+static void bounce_kind(struct __test_metadata *_metadata, const int *node,
+			size_t page_size, enum migrate_buf_kind kind, size_t size)
+{
+	unsigned long nr_pages = size / page_size, nr_folios, i;
+	struct migrate_buf b;
+	unsigned int pass;
+	int *status;
+	void **addr;
+
+	if (!migrate_buf_map_or_skip(_metadata, &b, kind, size))
+		return;
+	nr_folios = size / b.folio_size;
+	status = calloc(nr_pages, sizeof(int));
+	addr = calloc(nr_folios, sizeof(void *));
+	ASSERT_NE(status, NULL);
+	ASSERT_NE(addr, NULL);
+	for (i = 0; i < nr_folios; i++)
+		addr[i] = b.buf + i * b.folio_size;
+	ASSERT_EQ(move_all(addr, nr_folios, node[0], status), 0);
+
+	for (pass = 1; pass <= NR_PASSES; pass++) {
+		unsigned long copied = read_vmstat("pgmigrate_offload_copied");
+		unsigned long fallback = read_vmstat("pgmigrate_offload_fallback");
+		int to = node[pass & 1];
+		long bad;
+
+		migrate_fill((uint64_t *)b.buf, size, pass);
+		ASSERT_EQ(move_all(addr, nr_folios, to, status), 0);
+		ASSERT_EQ(pages_not_on(b.buf, nr_pages, to, page_size, status), 0);
+		bad = migrate_verify((uint64_t *)b.buf, size, pass);
+		ASSERT_EQ(bad, -1)
+			TH_LOG("pass %u: word %ld corrupt after moving to node %d", pass, bad, to);
+		copied = read_vmstat("pgmigrate_offload_copied") - copied;
+		fallback = read_vmstat("pgmigrate_offload_fallback") - fallback;
+		ASSERT_GE(copied, nr_folios)
+			TH_LOG("pass %u: mtcopy copied %lu of %lu folios", pass, copied, nr_folios);
+		ASSERT_EQ(fallback, 0);
+	}
+	free(addr);
+	free(status);
+	migrate_buf_unmap(&b);
+}
+
+TEST_F(mtcopy, anon_4k)
+{
+	bounce_kind(_metadata, self->node, self->page_size, MIGRATE_BUF_ANON_4K, 16UL << 20);
+}
+
+TEST_F(mtcopy, shmem)
+{
+	bounce_kind(_metadata, self->node, self->page_size, MIGRATE_BUF_SHMEM, 16UL << 20);
+}
+
+/* One 2 MB folio per batch, split over 1, 2 and 3 threads. */
+TEST_F(mtcopy, anon_thp_threads)
+{
+	static const char * const nthreads[] = { "1", "2", "3", "0" };
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(nthreads); i++) {
+		ASSERT_EQ(write_string(THREADS, nthreads[i]), 0);
+		bounce_kind(_metadata, self->node, self->page_size, MIGRATE_BUF_ANON_THP,
+			    16UL << 20);
+	}
+}
+
+/* Unload and reload the migrator while another process migrates. */
+TEST_F(mtcopy, unload_while_migrating)
+{
+	size_t size = 4UL << 20;
+	unsigned long before;
+	int status, cycle;
+	pid_t pid;
+
+	before = read_vmstat("pgmigrate_offload_copied");
+	pid = fork();
+	ASSERT_GE(pid, 0);
+	if (!pid) {
+		unsigned long nr = size / self->page_size, i;
+		char *buf = mmap(NULL, size, PROT_READ | PROT_WRITE,
+				 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		void **addr = calloc(nr, sizeof(void *));
+		int *st = calloc(nr, sizeof(int));
+		unsigned int pass;
+
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (buf == MAP_FAILED || !addr || !st)
+			_exit(2);
+		for (i = 0; i < nr; i++)
+			addr[i] = buf + i * self->page_size;
+		for (pass = 1; ; pass++) {
+			migrate_fill((uint64_t *)buf, size, pass);
+			if (move_all(addr, nr, self->node[pass & 1], st))
+				_exit(3);
+			if (migrate_verify((uint64_t *)buf, size, pass) != -1)
+				_exit(1);
+		}
+	}
+	for (cycle = 0; cycle < CHURN_CYCLES; cycle++) {
+		usleep(20000);
+		ASSERT_EQ(system("rmmod migrate_mtcopy"), 0)
+			TH_LOG("cycle %d: rmmod failed", cycle);
+		ASSERT_FALSE(mtcopy_active());
+		usleep(5000);
+		ASSERT_EQ(system("modprobe migrate_mtcopy"), 0);
+		ASSERT_TRUE(mtcopy_active());
+		ASSERT_EQ(waitpid(pid, &status, WNOHANG), 0)
+			TH_LOG("cycle %d: the migrating process died: %d", cycle, status);
+	}
+	kill(pid, SIGKILL);
+	ASSERT_EQ(waitpid(pid, &status, 0), pid);
+	ASSERT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL)
+		TH_LOG("the migrating process exited with %d: data corrupt or move failed",
+		       WEXITSTATUS(status));
+	ASSERT_GT(read_vmstat("pgmigrate_offload_copied"), before);
+}
+
+TEST_HARNESS_MAIN
