@@ -225,7 +225,12 @@ enum migrate_buf_kind {
 	MIGRATE_BUF_ANON_4K,	/* private anonymous, MADV_NOHUGEPAGE */
 	MIGRATE_BUF_ANON_THP,	/* private anonymous, 2 MB THPs */
 	MIGRATE_BUF_SHMEM,	/* shared anonymous: shmem */
+	MIGRATE_BUF_TMPFS,	/* a file on a tmpfs in /tmp, shared mapping */
+	MIGRATE_BUF_ANON_MTHP,	/* private anonymous, 64 KB mTHPs */
 };
+
+#define MTHP_64K_ENABLED "/sys/kernel/mm/transparent_hugepage/hugepages-64kB/enabled"
+#define MTHP_64K_ALLOCS	 "/sys/kernel/mm/transparent_hugepage/hugepages-64kB/stats/anon_fault_alloc"
 
 struct migrate_buf {
 	char *buf;		/* @size bytes, 2 MB aligned for THPs */
@@ -243,23 +248,53 @@ struct migrate_buf {
 static inline int migrate_buf_map(struct migrate_buf *b, enum migrate_buf_kind kind,
 				  size_t size)
 {
-	int flags = kind == MIGRATE_BUF_SHMEM ? MAP_SHARED : MAP_PRIVATE;
+	int flags = MAP_PRIVATE | MAP_ANONYMOUS, fd = -1;
+	long long mthp = 0;
 
 	b->size = size;
-	b->folio_size = kind == MIGRATE_BUF_ANON_THP ? PMD_SIZE_2M : (size_t)getpagesize();
-	b->map_size = kind == MIGRATE_BUF_ANON_THP ? size + PMD_SIZE_2M : size;
-	b->map = mmap(NULL, b->map_size, PROT_READ | PROT_WRITE, flags | MAP_ANONYMOUS, -1, 0);
+	b->folio_size = (size_t)getpagesize();
+	b->map_size = size;
+	if (kind == MIGRATE_BUF_ANON_THP) {
+		b->folio_size = PMD_SIZE_2M;
+		b->map_size = size + PMD_SIZE_2M;
+	} else if (kind == MIGRATE_BUF_ANON_MTHP) {
+		b->folio_size = 64UL << 10;
+		b->map_size = size + b->folio_size;
+		mthp = read_number(MTHP_64K_ALLOCS);
+	} else if (kind == MIGRATE_BUF_SHMEM) {
+		flags = MAP_SHARED | MAP_ANONYMOUS;
+	} else if (kind == MIGRATE_BUF_TMPFS) {
+		char path[] = "/tmp/migrate_buf_XXXXXX";
+
+		fd = mkstemp(path);
+		if (fd < 0)
+			return -1;
+		unlink(path);
+		if (ftruncate(fd, size)) {
+			close(fd);
+			return -1;
+		}
+		flags = MAP_SHARED;
+	}
+	b->map = mmap(NULL, b->map_size, PROT_READ | PROT_WRITE, flags, fd, 0);
+	if (fd >= 0)
+		close(fd);
 	if (b->map == MAP_FAILED)
 		return -1;
 	b->buf = b->map;
-	if (kind == MIGRATE_BUF_ANON_THP) {
-		b->buf = (char *)(((unsigned long)b->map + PMD_SIZE_2M - 1) & ~(PMD_SIZE_2M - 1));
-		madvise(b->buf, size, MADV_HUGEPAGE);
+	if (kind == MIGRATE_BUF_ANON_THP || kind == MIGRATE_BUF_ANON_MTHP) {
+		unsigned long align = b->folio_size;
+
+		b->buf = (char *)(((unsigned long)b->map + align - 1) & ~(align - 1));
+		if (kind == MIGRATE_BUF_ANON_THP)
+			madvise(b->buf, size, MADV_HUGEPAGE);
 	} else if (kind == MIGRATE_BUF_ANON_4K) {
 		madvise(b->buf, size, MADV_NOHUGEPAGE);
 	}
 	memset(b->buf, 1, size);
-	if (kind == MIGRATE_BUF_ANON_THP && !all_thp(b->buf, size)) {
+	if ((kind == MIGRATE_BUF_ANON_THP && !all_thp(b->buf, size)) ||
+	    (kind == MIGRATE_BUF_ANON_MTHP &&
+	     read_number(MTHP_64K_ALLOCS) - mthp < (long long)(size / b->folio_size))) {
 		munmap(b->map, b->map_size);
 		return -2;
 	}
@@ -285,9 +320,11 @@ static inline bool migrate_buf_map_or_skip(struct __test_metadata *_metadata,
 
 	if (kind == MIGRATE_BUF_ANON_THP && !thp_available())
 		SKIP(return false, "transparent hugepages are disabled");
+	if (kind == MIGRATE_BUF_ANON_MTHP && access(MTHP_64K_ALLOCS, R_OK))
+		SKIP(return false, "no 64 KB mTHP in this kernel");
 	ret = migrate_buf_map(b, kind, size);
 	if (ret == -2)
-		SKIP(return false, "could not get THPs for the whole buffer");
+		SKIP(return false, "could not get (m)THPs for the whole buffer");
 	EXPECT_EQ(ret, 0);
 	return ret == 0;
 }
