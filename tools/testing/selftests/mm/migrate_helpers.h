@@ -8,12 +8,14 @@
 #define __SELFTESTS_MM_MIGRATE_HELPERS_H
 
 #include <fcntl.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 #include <linux/mempolicy.h>
@@ -186,6 +188,36 @@ static inline unsigned long pages_not_on(char *buf, unsigned long nr_pages, int 
 			bad += status[i] != node;
 	free(addr);
 	return bad;
+}
+
+/*
+ * For a child process: move @size bytes of anonymous memory between node[0]
+ * and node[1] until killed, verifying every byte after every move.  Exits 1
+ * on a corrupt byte, 2 if it cannot set up, 3 if a move fails; dies with
+ * its parent.
+ */
+static inline void migrate_forever(const int *node, size_t size)
+{
+	size_t page_size = getpagesize();
+	unsigned long nr = size / page_size, i;
+	char *buf = mmap(NULL, size, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	void **addr = calloc(nr, sizeof(void *));
+	int *st = calloc(nr, sizeof(int));
+	unsigned int pass;
+
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	if (buf == MAP_FAILED || !addr || !st)
+		_exit(2);
+	for (i = 0; i < nr; i++)
+		addr[i] = buf + i * page_size;
+	for (pass = 1; ; pass++) {
+		migrate_fill((uint64_t *)buf, size, pass);
+		if (move_all(addr, nr, node[pass & 1], st))
+			_exit(3);
+		if (migrate_verify((uint64_t *)buf, size, pass) != -1)
+			_exit(1);
+	}
 }
 
 static inline int thp_available(void)

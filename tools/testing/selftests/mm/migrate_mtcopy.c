@@ -20,7 +20,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -354,27 +353,8 @@ TEST_F(mtcopy, unload_while_migrating)
 	before = read_vmstat("pgmigrate_offload_copied");
 	pid = fork();
 	ASSERT_GE(pid, 0);
-	if (!pid) {
-		unsigned long nr = size / self->page_size, i;
-		char *buf = mmap(NULL, size, PROT_READ | PROT_WRITE,
-				 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-		void **addr = calloc(nr, sizeof(void *));
-		int *st = calloc(nr, sizeof(int));
-		unsigned int pass;
-
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		if (buf == MAP_FAILED || !addr || !st)
-			_exit(2);
-		for (i = 0; i < nr; i++)
-			addr[i] = buf + i * self->page_size;
-		for (pass = 1; ; pass++) {
-			migrate_fill((uint64_t *)buf, size, pass);
-			if (move_all(addr, nr, self->node[pass & 1], st))
-				_exit(3);
-			if (migrate_verify((uint64_t *)buf, size, pass) != -1)
-				_exit(1);
-		}
-	}
+	if (!pid)
+		migrate_forever(self->node, size);
 	for (cycle = 0; cycle < CHURN_CYCLES; cycle++) {
 		usleep(20000);
 		ASSERT_EQ(system("rmmod migrate_mtcopy"), 0)

@@ -18,7 +18,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -377,27 +376,8 @@ TEST_F(migrate_offload, unload_while_migrating)
 	ASSERT_EQ(tmo_set("delay_ms", "2"), 0);
 	pid = fork();
 	ASSERT_GE(pid, 0);
-	if (!pid) {
-		unsigned long nr = size / self->page_size, i;
-		char *buf = mmap(NULL, size, PROT_READ | PROT_WRITE,
-				 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-		void **addr = calloc(nr, sizeof(void *));
-		int *st = calloc(nr, sizeof(int));
-		unsigned int pass;
-
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		if (buf == MAP_FAILED || !addr || !st)
-			_exit(2);
-		for (i = 0; i < nr; i++)
-			addr[i] = buf + i * self->page_size;
-		for (pass = 1; ; pass++) {
-			migrate_fill((uint64_t *)buf, size, pass);
-			if (move_all(addr, nr, self->node[pass & 1], st))
-				_exit(3);
-			if (migrate_verify((uint64_t *)buf, size, pass) != -1)
-				_exit(1);
-		}
-	}
+	if (!pid)
+		migrate_forever(self->node, size);
 	for (cycle = 0; cycle < CHURN_CYCLES; cycle++) {
 		usleep(50000);
 		ASSERT_EQ(system("rmmod test_migrate_offload"), 0)
