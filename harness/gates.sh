@@ -87,10 +87,16 @@ patches=$(ls "$BUILD/series/patches/"0*.patch 2>/dev/null | grep -v '/0000-')
 if [ -z "$patches" ]; then
 	result fail checkpatch
 else
-	( cd "$TREE" && scripts/checkpatch.pl --strict --show-types --ignore FILE_PATH_CHANGES \
-		$patches ) > "$A/gates/checkpatch.log" 2>&1
+	# Debian's python3 first: checkpatch runs scripts/spdxcheck.py, which
+	# needs python3-ply and python3-git, not another python3 on the PATH.
+	( cd "$TREE" && PATH=/usr/bin:$PATH scripts/checkpatch.pl --strict --show-types \
+		--ignore FILE_PATH_CHANGES $patches ) > "$A/gates/checkpatch.log" 2>&1
 	if grep -qE '^(ERROR|WARNING|CHECK):' "$A/gates/checkpatch.log"; then
 		grep -E -A3 '^(ERROR|WARNING|CHECK):' "$A/gates/checkpatch.log" | head -40
+		result fail checkpatch
+	elif grep -qE 'Traceback|Error:' "$A/gates/checkpatch.log"; then
+		# A helper of checkpatch (spdxcheck.py) broke: the check is incomplete.
+		grep -E -B2 -A3 'Traceback|Error:' "$A/gates/checkpatch.log" | head -20
 		result fail checkpatch
 	else
 		result ok checkpatch

@@ -1,6 +1,6 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
-# Boot a built flavour in a two-node NUMA guest and run a job in it.
+# Boot a built flavour in a NUMA guest (two CPU nodes and a slow memory-only node) and run a job in it.
 #   run-guest.sh FLAVOUR MODE     MODE: demo (console to the terminal) or check
 # Writes $BUILD/FLAVOUR/console.log (and selftests.tap for check).
 # Exit status: 0 when the guest reached the end of its job, else non-zero.
@@ -14,6 +14,7 @@ command -v qemu-system-x86_64 >/dev/null || die "qemu-system-x86_64 is missing (
 
 SMP=${GUEST_CPUS:-4}
 MEM_PER_NODE=${GUEST_NODE_MB:-1024}
+SLOW_MB=${GUEST_SLOW_MB:-1024}
 TIMEOUT=${GUEST_TIMEOUT:-2400}
 half=$((SMP / 2))
 
@@ -41,11 +42,25 @@ else
 	accel_opts="-accel tcg,thread=multi -cpu max"
 fi
 
+# Nodes 0 and 1: CPUs and DRAM.  Node 2: memory only, with three times the
+# latency and a third of the bandwidth in the ACPI HMAT, so the kernel puts
+# it in a lower memory tier and makes it the demotion target of 0 and 1.
 numa=
 for n in 0 1; do
 	first=$((n * half)); last=$((n * half + half - 1))
 	numa="$numa -object memory-backend-ram,id=mem$n,size=${MEM_PER_NODE}M"
-	numa="$numa -numa node,nodeid=$n,memdev=mem$n,cpus=$first-$last"
+	numa="$numa -numa node,nodeid=$n,memdev=mem$n,cpus=$first-$last,initiator=$n"
+done
+numa="$numa -object memory-backend-ram,id=mem2,size=${SLOW_MB}M"
+numa="$numa -numa node,nodeid=2,memdev=mem2,initiator=0"
+for i in 0 1; do
+	for t in 0 1 2; do
+		if [ "$t" = 2 ]; then lat=300; bw=3G
+		elif [ "$t" = "$i" ]; then lat=100; bw=10G
+		else lat=150; bw=6G; fi
+		numa="$numa -numa hmat-lb,initiator=$i,target=$t,hierarchy=memory,data-type=access-latency,latency=$lat"
+		numa="$numa -numa hmat-lb,initiator=$i,target=$t,hierarchy=memory,data-type=access-bandwidth,bandwidth=$bw"
+	done
 done
 
 rm -f "$A/console.log" "$A/selftests.tap"
@@ -55,10 +70,10 @@ quiet=
 [ "$mode" = demo ] && quiet=quiet
 serial2=
 [ "$mode" = check ] && serial2="-serial file:$A/selftests.tap"
-say "booting the $flavour kernel: QEMU $ACCEL, $SMP vCPUs, 2 nodes x ${MEM_PER_NODE} MB (log: $A/console.log)"
+say "booting the $flavour kernel: QEMU $ACCEL, $SMP vCPUs, nodes 0-1 ${MEM_PER_NODE} MB each with CPUs, node 2 ${SLOW_MB} MB memory-only (lower tier) (log: $A/console.log)"
 start=$(date +%s)
-timeout --foreground -k 10 "$TIMEOUT" qemu-system-x86_64 $accel_opts -machine q35 \
-	-smp "$SMP,sockets=2,cores=$half,threads=1" -m $((2 * MEM_PER_NODE)) $numa \
+timeout --foreground -k 10 "$TIMEOUT" qemu-system-x86_64 $accel_opts -machine q35,hmat=on \
+	-smp "$SMP,sockets=2,cores=$half,threads=1" -m $((2 * MEM_PER_NODE + SLOW_MB)) $numa \
 	-nographic -no-reboot -nodefaults -serial stdio $serial2 \
 	-kernel "$A/bzImage" -initrd "$A/initramfs.cpio.gz" \
 	-append "console=ttyS0 $quiet harness=$mode panic=-1 oops=panic transparent_hugepage=madvise $GUEST_CMDLINE" \

@@ -20,6 +20,7 @@
 #include <linux/bitmap.h>
 #include <linux/bsearch.h>
 #include <linux/list.h>
+#include <linux/mempool.h>
 #include <linux/migrate.h>
 #include <linux/migrate_copy_offload.h>
 #include <linux/mm.h>
@@ -61,6 +62,17 @@ unsigned long migrate_offload_min_batch_bytes __read_mostly =
 /* The largest batch migrate_pages_batch() builds, in folios. */
 #define MIGRATE_OFFLOAD_MAX_BATCH	512
 
+/*
+ * Batch arrays kept for when the page allocator has no GFP_NOWAIT memory.
+ * Demotion, a main user, runs exactly when memory is short; without a
+ * reserve it would fall back to the CPU when the migrator helps most.  One
+ * per node (kswapd) and two more (direct reclaimers, move_pages() callers);
+ * a batch that finds the reserve empty is copied by the CPU.  Created by the
+ * first registration and never freed: arrays outlive the SRCU section that
+ * unregistration waits for (they are freed after the move phase).
+ */
+static mempool_t *migrate_offload_reserve;
+
 /**
  * migrate_offload_effective_reasons - the reasons a batch may be offloaded for
  * @admin: the admin's mask of BIT(MR_*)
@@ -71,6 +83,13 @@ unsigned long migrate_offload_min_batch_bytes __read_mostly =
 unsigned long migrate_offload_effective_reasons(unsigned long admin, unsigned long migrator)
 {
 	return admin & migrator & MIGRATE_OFFLOAD_ALLOWED_REASONS;
+}
+
+static size_t migrate_offload_buf_size(unsigned int max)
+{
+	size_t ptrs = array_size(2 * max, sizeof(struct folio *));
+
+	return size_add(ptrs, BITS_TO_LONGS(max) * sizeof(long));
 }
 
 static bool migrate_offload_reason_allowed(const struct migrator *m, int reason)
@@ -173,7 +192,8 @@ static bool migrate_offload_folio_refs_ok(struct folio *src)
  * @m: the migrator; must stay valid until migrate_offload_unregister()
  *
  * Return: 0; -EINVAL if @m has no name or copy callback or is meant for no
- * migration the core allows; -EBUSY if another migrator is active.
+ * migration the core allows; -EBUSY if another migrator is active; -ENOMEM
+ * if the reserve of batch arrays cannot be allocated (first registration).
  */
 int migrate_offload_register(struct migrator *m)
 {
@@ -190,6 +210,16 @@ int migrate_offload_register(struct migrator *m)
 	if (rcu_access_pointer(migrate_offload_active)) {
 		ret = -EBUSY;
 		goto unlock;
+	}
+	if (!migrate_offload_reserve) {
+		/* Published to readers by the rcu_assign_pointer() below. */
+		migrate_offload_reserve =
+			mempool_create_kmalloc_pool(nr_node_ids + 2,
+						    migrate_offload_buf_size(MIGRATE_OFFLOAD_MAX_BATCH));
+		if (!migrate_offload_reserve) {
+			ret = -ENOMEM;
+			goto unlock;
+		}
 	}
 	rcu_assign_pointer(migrate_offload_active, m);
 	static_branch_enable(&migrate_offload_enabled);
@@ -240,21 +270,35 @@ static int migrate_offload_cmp_folio(const void *a, const void *b)
 
 /*
  * One allocation holds the batch's arrays: src[max], dst[max], then the
- * bitmap.  GFP_NOWAIT without reserves: the caller may be reclaiming, and
- * a failed allocation only means the CPU copies this batch.
+ * bitmap.  GFP_NOWAIT without reserves: the caller may be reclaiming.  If
+ * that fails, an array set from migrate_offload_reserve; if none is left,
+ * the CPU copies this batch.
  */
-static void *migrate_offload_alloc(unsigned int max, struct migrate_copy_batch *b)
+static void *migrate_offload_alloc(unsigned int max, struct migrate_copy_batch *b,
+				   bool *reserved)
 {
-	size_t ptrs = array_size(2 * max, sizeof(struct folio *));
-	void *buf = kmalloc(size_add(ptrs, BITS_TO_LONGS(max) * sizeof(long)),
+	void *buf = kmalloc(migrate_offload_buf_size(max),
 			    GFP_NOWAIT | __GFP_NOWARN | __GFP_NOMEMALLOC);
 
-	if (!buf)
-		return NULL;
+	*reserved = false;
+	if (!buf) {
+		buf = mempool_alloc_preallocated(READ_ONCE(migrate_offload_reserve));
+		if (!buf)
+			return NULL;
+		*reserved = true;
+	}
 	b->src = buf;
 	b->dst = b->src + max;
 	b->copied = (unsigned long *)(b->dst + max);
 	return buf;
+}
+
+static void migrate_offload_free(void *buf, bool reserved)
+{
+	if (reserved)
+		mempool_free(buf, migrate_offload_reserve);
+	else
+		kfree(buf);
 }
 
 static bool migrate_offload_folio_ok(struct folio *src)
@@ -275,6 +319,7 @@ static void migrate_offload_run(struct migrator *m, struct migrate_offload_state
 	unsigned int i, n = 0, max = 0, total = 0;
 	struct folio *src, *dst;
 	size_t bytes = 0;
+	bool reserved;
 	u64 start;
 	void *buf;
 	int ret;
@@ -295,7 +340,7 @@ static void migrate_offload_run(struct migrator *m, struct migrate_offload_state
 		count_vm_events(PGMIGRATE_OFFLOAD_SKIP_SMALL, max);
 		return;
 	}
-	buf = migrate_offload_alloc(max, &b);
+	buf = migrate_offload_alloc(max, &b, &reserved);
 	if (!buf) {
 		count_vm_events(PGMIGRATE_OFFLOAD_FALLBACK, max);
 		return;
@@ -315,7 +360,7 @@ static void migrate_offload_run(struct migrator *m, struct migrate_offload_state
 		dst = list_next_entry(dst, lru);
 	}
 	if (!n) {
-		kfree(buf);
+		migrate_offload_free(buf, reserved);
 		return;
 	}
 	b.nr = n;
@@ -335,6 +380,7 @@ static void migrate_offload_run(struct migrator *m, struct migrate_offload_state
 	sort(b.dst, st->nr_copied, sizeof(*b.dst), migrate_offload_cmp_folio, NULL);
 	st->copied = b.dst;
 	st->buf = buf;
+	st->reserved = reserved;
 
 	count_vm_event(PGMIGRATE_OFFLOAD_BATCHES);
 	count_vm_events(PGMIGRATE_OFFLOAD_COPIED, st->nr_copied);
@@ -373,7 +419,7 @@ bool __migrate_offload_copied(const struct migrate_offload_state *st,
 /* The out-of-line part of migrate_offload_done(). */
 void __migrate_offload_done(struct migrate_offload_state *st)
 {
-	kfree(st->buf);
+	migrate_offload_free(st->buf, st->reserved);
 	st->buf = NULL;
 	st->copied = NULL;
 	st->nr_copied = 0;

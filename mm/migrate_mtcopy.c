@@ -6,7 +6,8 @@
  * parts; a large folio may be split over several parts, so threads stay busy
  * when a batch has fewer folios than threads.  Part 0 is copied by the
  * migrating task itself, the others by an unbound workqueue on the
- * destination node.  When the calling task has finished its own part it
+ * destination node (of the caller's node when the destination has no CPUs).
+ * When the calling task has finished its own part it
  * copies every part no worker has started yet, so a busy or starved
  * workqueue delays nothing: the caller waits only for copies already
  * running, each one bounded.
@@ -20,6 +21,7 @@
 #include <linux/bitmap.h>
 #include <linux/cpumask.h>
 #include <linux/highmem.h>
+#include <linux/mempool.h>
 #include <linux/migrate_copy_offload.h>
 #include <linux/mm.h>
 #include <linux/module.h>
@@ -38,6 +40,12 @@ MODULE_PARM_DESC(threads,
 
 static struct workqueue_struct *mtcopy_wq;
 
+/*
+ * Batch states for when GFP_NOWAIT memory is short, as under the reclaim
+ * that demotes: as many as the core keeps batch arrays for.
+ */
+static mempool_t *mtcopy_reserve;
+
 struct mtcopy_batch;
 
 /* Pages [first, end) of the batch, counted over all its folios in order. */
@@ -51,6 +59,7 @@ struct mtcopy_part {
 struct mtcopy_batch {
 	struct migrate_copy_batch *b;
 	unsigned long failed[BITS_TO_LONGS(512)];	/* folios with an error */
+	bool reserved;					/* from mtcopy_reserve */
 	unsigned int nr_parts;
 	struct mtcopy_part parts[] __counted_by(nr_parts);
 };
@@ -116,15 +125,31 @@ static int mtcopy_copy(struct migrator *m, struct migrate_copy_batch *b)
 {
 	unsigned long pages = b->bytes >> PAGE_SHIFT, per, i;
 	int nid = folio_nid(b->dst[0]);
-	unsigned int n = mtcopy_nr_threads(nid, pages);
+	unsigned int n;
 	struct mtcopy_batch *mb;
+
+	/*
+	 * A memory-only destination (a slower tier, the usual target of
+	 * demotion) has no CPUs of its own: use those of the caller's node.
+	 */
+	if (!nr_cpus_node(nid))
+		nid = numa_node_id();
+	n = mtcopy_nr_threads(nid, pages);
 
 	if (WARN_ON_ONCE(b->nr > 512))
 		return -EINVAL;
-	/* No reclaim from here: a failed allocation leaves the batch to the CPU. */
+	/*
+	 * No reclaim from here.  Short of memory, a reserved state; without
+	 * one, the CPU copies the batch.
+	 */
 	mb = kzalloc(struct_size(mb, parts, n), GFP_NOWAIT | __GFP_NOWARN | __GFP_NOMEMALLOC);
-	if (!mb)
-		return -ENOMEM;
+	if (!mb) {
+		mb = mempool_alloc_preallocated(mtcopy_reserve);
+		if (!mb)
+			return -ENOMEM;
+		memset(mb, 0, struct_size(mb, parts, n));
+		mb->reserved = true;
+	}
 	mb->b = b;
 	mb->nr_parts = n;
 	per = DIV_ROUND_UP(pages, n);
@@ -150,7 +175,10 @@ static int mtcopy_copy(struct migrator *m, struct migrate_copy_batch *b)
 	for (i = 0; i < b->nr; i++)
 		if (!test_bit(i, mb->failed))
 			__set_bit(i, b->copied);
-	kfree(mb);
+	if (mb->reserved)
+		mempool_free(mb, mtcopy_reserve);
+	else
+		kfree(mb);
 	return 0;
 }
 
@@ -170,11 +198,20 @@ static int __init mtcopy_init(void)
 	mtcopy_wq = alloc_workqueue("migrate_mtcopy", WQ_UNBOUND | WQ_MEM_RECLAIM, 0);
 	if (!mtcopy_wq)
 		return -ENOMEM;
+	mtcopy_reserve = mempool_create_kmalloc_pool(nr_node_ids + 2,
+						     struct_size_t(struct mtcopy_batch, parts,
+								   MTCOPY_MAX_THREADS));
+	if (!mtcopy_reserve) {
+		ret = -ENOMEM;
+		goto err_wq;
+	}
 	ret = migrate_offload_register(&mtcopy_migrator);
 	if (ret)
-		goto err_wq;
+		goto err_reserve;
 	return 0;
 
+err_reserve:
+	mempool_destroy(mtcopy_reserve);
 err_wq:
 	destroy_workqueue(mtcopy_wq);
 	return ret;
@@ -184,6 +221,7 @@ static void __exit mtcopy_exit(void)
 {
 	/* Waits for every batch in flight; their workers are done by then. */
 	migrate_offload_unregister(&mtcopy_migrator);
+	mempool_destroy(mtcopy_reserve);
 	destroy_workqueue(mtcopy_wq);
 }
 

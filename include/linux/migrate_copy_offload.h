@@ -97,6 +97,7 @@ struct migrate_offload_state {
 #ifdef CONFIG_MIGRATION_COPY_OFFLOAD
 	struct folio **copied;		/* sorted by address */
 	unsigned int nr_copied;
+	bool reserved;			/* @buf is from the reserve */
 	void *buf;
 #endif
 };

@@ -15,6 +15,7 @@
  */
 #define _GNU_SOURCE
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -28,6 +29,14 @@
 
 #define MIGRATOR	"/sys/kernel/mm/migrate_offload/migrator"
 #define THREADS		"/sys/module/migrate_mtcopy/parameters/threads"
+#define MCO_DIR		"/sys/kernel/mm/migrate_offload/"
+#define REASONS		MCO_DIR "reasons"
+#define MIN_BATCH	MCO_DIR "min_batch_bytes"
+#define DEFAULT_REASONS	"syscall mbind numa_misplaced demotion damon"
+#define FAIL_DIR	"/sys/kernel/debug/fail_migrate_offload/"
+#define TIERS_DIR	"/sys/devices/virtual/memory_tiering/"
+#define DEMOTION	"/sys/kernel/mm/numa/demotion_enabled"
+#define NUMA_BALANCING	"/proc/sys/kernel/numa_balancing"
 #define NR_PASSES	4
 #define CHURN_CYCLES	50
 #define SCALE_SIZE	(32UL << 20)
@@ -75,17 +84,48 @@ FIXTURE_SETUP(mtcopy)
 		SKIP(return, "the migrate_mtcopy module is not available");
 	self->page_size = getpagesize();
 	ASSERT_EQ(write_string(THREADS, "0"), 0);
-	ASSERT_EQ(write_string("/sys/kernel/mm/migrate_offload/min_batch_bytes", "65536"), 0);
+	ASSERT_EQ(write_string(MIN_BATCH, "65536"), 0);
+	ASSERT_EQ(write_string(REASONS, DEFAULT_REASONS), 0);
 }
 
 FIXTURE_TEARDOWN(mtcopy)
 {
 	write_string(THREADS, "0");
+	write_string(MIN_BATCH, "65536");
+	write_string(REASONS, DEFAULT_REASONS);
+	if (!access(FAIL_DIR, F_OK))
+		write_string(FAIL_DIR "probability", "0");
 }
 
-/* Bounce a buffer of @kind; the migrator must copy every folio of every move. */
+/* What the counters must show after each move of bounce_kind(). */
+enum expect {
+	COPIED_ALL,	/* mtcopy copied every folio, none fell back */
+	SKIP_REASON,	/* the reason is not allowed: the migrator was not called */
+	SKIP_SMALL,	/* every batch is under min_batch_bytes: not called either */
+	SOME_FALLBACK,	/* fault injection: the CPU copied some, mtcopy the rest */
+	ALL_FALLBACK,	/* fault injection on every folio: the CPU copied them all */
+};
+
+struct counts {
+	unsigned long batches, copied, fallback, skip_reason, skip_small;
+};
+
+static void snap(struct counts *c)
+{
+	c->batches = read_vmstat("pgmigrate_offload_batches");
+	c->copied = read_vmstat("pgmigrate_offload_copied");
+	c->fallback = read_vmstat("pgmigrate_offload_fallback");
+	c->skip_reason = read_vmstat("pgmigrate_offload_skip_reason");
+	c->skip_small = read_vmstat("pgmigrate_offload_skip_small");
+}
+
+/*
+ * Bounce a buffer of @kind between the nodes; after every move check the
+ * placement, every byte, and that the counters show @expect.
+ */
 static void bounce_kind(struct __test_metadata *_metadata, const int *node,
-			size_t page_size, enum migrate_buf_kind kind, size_t size)
+			size_t page_size, enum migrate_buf_kind kind, size_t size,
+			enum expect expect)
 {
 	unsigned long nr_pages = size / page_size, nr_folios, i;
 	struct migrate_buf b;
@@ -105,22 +145,50 @@ static void bounce_kind(struct __test_metadata *_metadata, const int *node,
 	ASSERT_EQ(move_all(addr, nr_folios, node[0], status), 0);
 
 	for (pass = 1; pass <= NR_PASSES; pass++) {
-		unsigned long copied = read_vmstat("pgmigrate_offload_copied");
-		unsigned long fallback = read_vmstat("pgmigrate_offload_fallback");
+		unsigned long batches, copied, fallback, skipped;
 		int to = node[pass & 1];
+		struct counts c0, c1;
 		long bad;
 
 		migrate_fill((uint64_t *)b.buf, size, pass);
+		snap(&c0);
 		ASSERT_EQ(move_all(addr, nr_folios, to, status), 0);
+		snap(&c1);
 		ASSERT_EQ(pages_not_on(b.buf, nr_pages, to, page_size, status), 0);
 		bad = migrate_verify((uint64_t *)b.buf, size, pass);
 		ASSERT_EQ(bad, -1)
 			TH_LOG("pass %u: word %ld corrupt after moving to node %d", pass, bad, to);
-		copied = read_vmstat("pgmigrate_offload_copied") - copied;
-		fallback = read_vmstat("pgmigrate_offload_fallback") - fallback;
-		ASSERT_GE(copied, nr_folios)
-			TH_LOG("pass %u: mtcopy copied %lu of %lu folios", pass, copied, nr_folios);
-		ASSERT_EQ(fallback, 0);
+		batches = c1.batches - c0.batches;
+		copied = c1.copied - c0.copied;
+		fallback = c1.fallback - c0.fallback;
+		TH_LOG("pass %u: %lu folios moved; %lu batches, %lu copied by mtcopy, %lu fallback",
+		       pass, nr_folios, batches, copied, fallback);
+		switch (expect) {
+		case COPIED_ALL:
+			ASSERT_GE(copied, nr_folios);
+			ASSERT_EQ(fallback, 0);
+			break;
+		case SKIP_REASON:
+		case SKIP_SMALL:
+			ASSERT_EQ(batches, 0);
+			ASSERT_EQ(copied, 0);
+			ASSERT_EQ(fallback, 0);
+			skipped = expect == SKIP_REASON ? c1.skip_reason - c0.skip_reason :
+							  c1.skip_small - c0.skip_small;
+			ASSERT_GE(skipped, nr_folios);
+			break;
+		case SOME_FALLBACK:
+			/* mtcopy copies every folio offered; the core distrusts some. */
+			ASSERT_EQ(copied + fallback, nr_folios);
+			ASSERT_GT(copied, 0);
+			ASSERT_GT(fallback, 0);
+			break;
+		case ALL_FALLBACK:
+			ASSERT_GT(batches, 0);
+			ASSERT_EQ(copied, 0);
+			ASSERT_EQ(fallback, nr_folios);
+			break;
+		}
 	}
 	free(addr);
 	free(status);
@@ -129,12 +197,14 @@ static void bounce_kind(struct __test_metadata *_metadata, const int *node,
 
 TEST_F(mtcopy, anon_4k)
 {
-	bounce_kind(_metadata, self->node, self->page_size, MIGRATE_BUF_ANON_4K, 16UL << 20);
+	bounce_kind(_metadata, self->node, self->page_size, MIGRATE_BUF_ANON_4K, 16UL << 20,
+		    COPIED_ALL);
 }
 
 TEST_F(mtcopy, shmem)
 {
-	bounce_kind(_metadata, self->node, self->page_size, MIGRATE_BUF_SHMEM, 16UL << 20);
+	bounce_kind(_metadata, self->node, self->page_size, MIGRATE_BUF_SHMEM, 16UL << 20,
+		    COPIED_ALL);
 }
 
 /* One 2 MB folio per batch, split over 1, 2 and 3 threads. */
@@ -146,8 +216,46 @@ TEST_F(mtcopy, anon_thp_threads)
 	for (i = 0; i < ARRAY_SIZE(nthreads); i++) {
 		ASSERT_EQ(write_string(THREADS, nthreads[i]), 0);
 		bounce_kind(_metadata, self->node, self->page_size, MIGRATE_BUF_ANON_THP,
-			    16UL << 20);
+			    16UL << 20, COPIED_ALL);
 	}
+}
+
+/* With its reason not allowed, the migrator is never called; data intact. */
+TEST_F(mtcopy, reason_disabled)
+{
+	ASSERT_EQ(write_string(REASONS, "demotion damon"), 0);
+	bounce_kind(_metadata, self->node, self->page_size, MIGRATE_BUF_ANON_THP,
+		    8UL << 20, SKIP_REASON);
+}
+
+/* Batches under min_batch_bytes stay on the CPU; data intact. */
+TEST_F(mtcopy, under_threshold)
+{
+	/* A batch holds at most 512 folios: 2 MB of 4 KB pages. */
+	ASSERT_EQ(write_string(MIN_BATCH, "4194304"), 0);
+	bounce_kind(_metadata, self->node, self->page_size, MIGRATE_BUF_ANON_4K,
+		    8UL << 20, SKIP_SMALL);
+}
+
+/*
+ * fail_migrate_offload makes the core distrust folios mtcopy copied: the
+ * CPU copies them again, pgmigrate_offload_fallback counts exactly those,
+ * and every byte is right.  Half of them, then all of them.
+ */
+TEST_F(mtcopy, fault_injection)
+{
+	if (access(FAIL_DIR, F_OK))
+		SKIP(return, "no " FAIL_DIR ": CONFIG_FAIL_MIGRATE_OFFLOAD is off");
+	ASSERT_EQ(write_string(FAIL_DIR "interval", "1"), 0);
+	ASSERT_EQ(write_string(FAIL_DIR "times", "-1"), 0);
+	ASSERT_EQ(write_string(FAIL_DIR "verbose", "0"), 0);
+	ASSERT_EQ(write_string(FAIL_DIR "probability", "50"), 0);
+	bounce_kind(_metadata, self->node, self->page_size, MIGRATE_BUF_ANON_4K,
+		    8UL << 20, SOME_FALLBACK);
+	ASSERT_EQ(write_string(FAIL_DIR "probability", "100"), 0);
+	bounce_kind(_metadata, self->node, self->page_size, MIGRATE_BUF_ANON_THP,
+		    8UL << 20, ALL_FALLBACK);
+	ASSERT_EQ(write_string(FAIL_DIR "probability", "0"), 0);
 }
 
 /*
@@ -340,6 +448,230 @@ TEST_F(mtcopy, scale_shmem)
 TEST_F(mtcopy, scale_tmpfs)
 {
 	scale_kind(_metadata, self->node, self->page_size, MIGRATE_BUF_TMPFS);
+}
+
+/* A short text file, newline stripped; -1 if it cannot be read. */
+static int read_text(const char *path, char *buf, size_t size)
+{
+	int fd = open(path, O_RDONLY);
+	ssize_t n;
+
+	if (fd < 0)
+		return -1;
+	n = read(fd, buf, size - 1);
+	close(fd);
+	if (n < 0)
+		return -1;
+	buf[n] = '\0';
+	buf[strcspn(buf, "\n")] = '\0';
+	return 0;
+}
+
+/* "0-1,3" to a mask of nodes (or CPUs) below 64; 0 if malformed. */
+static unsigned long parse_list(const char *s)
+{
+	unsigned long mask = 0;
+	char *end;
+
+	while (*s) {
+		long a = strtol(s, &end, 10), b = a;
+
+		if (end == s || a < 0 || a > 63)
+			return 0;
+		if (*end == '-') {
+			s = end + 1;
+			b = strtol(s, &end, 10);
+			if (end == s || b < a || b > 63)
+				return 0;
+		}
+		for (; a <= b; a++)
+			mask |= 1UL << a;
+		if (*end != ',' && *end)
+			return 0;
+		s = *end ? end + 1 : end;
+	}
+	return mask;
+}
+
+/*
+ * The nodes of the memory tiers below the tier of @nid, where the kernel
+ * demotes @nid's pages to; 0 if there are none.  A tier's number grows with
+ * its abstract distance: memory_tier4 is slower than memory_tier1.
+ */
+static unsigned long lower_tier_nodes(int nid)
+{
+	unsigned long nodes[64] = { 0 }, lower = 0;
+	int tier, own = -1;
+	char path[96], buf[128];
+
+	for (tier = 0; tier < 64; tier++) {
+		snprintf(path, sizeof(path), TIERS_DIR "memory_tier%d/nodelist", tier);
+		if (read_text(path, buf, sizeof(buf)))
+			continue;
+		nodes[tier] = parse_list(buf);
+		if (nodes[tier] & (1UL << nid))
+			own = tier;
+	}
+	if (own < 0)
+		return 0;
+	for (tier = own + 1; tier < 64; tier++)
+		lower |= nodes[tier];
+	return lower;
+}
+
+/* MemFree of node @nid in bytes, 0 if unknown. */
+static size_t node_free_bytes(int nid)
+{
+	char path[64], line[128];
+	unsigned long kb;
+	size_t free = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/sys/devices/system/node/node%d/meminfo", nid);
+	f = fopen(path, "r");
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "Node %*d MemFree: %lu kB", &kb) == 1)
+			free = kb << 10;
+	fclose(f);
+	return free;
+}
+
+/* What the demoting child reports. */
+struct demote_result {
+	unsigned long pages, on_lower, on_node;
+	long bad;		/* first corrupt word, or -1 */
+	int step;		/* how far it got */
+};
+
+/*
+ * In a child: run on @nid's CPUs, allocate only on @nid, and write @size
+ * bytes, more than @nid has free; reclaim must demote the oldest pages to a
+ * lower tier to make room.  Then verify every byte and count where the
+ * pages are.  Exits 0, or 1 with r->step saying where it stopped.
+ */
+static void demote_child(struct demote_result *r, int nid, unsigned long lower, size_t size)
+{
+	unsigned long policy = 1UL << nid, cpus, i;
+	size_t page_size = getpagesize();
+	char path[64], buf[128];
+	cpu_set_t set;
+	int *status;
+	void **addr;
+	char *mem;
+
+	r->step = 1;
+	snprintf(path, sizeof(path), "/sys/devices/system/node/node%d/cpulist", nid);
+	cpus = read_text(path, buf, sizeof(buf)) ? 0 : parse_list(buf);
+	if (cpus) {
+		CPU_ZERO(&set);
+		for (i = 0; i < 64; i++)
+			if (cpus & (1UL << i))
+				CPU_SET(i, &set);
+		sched_setaffinity(0, sizeof(set), &set);
+	}
+	if (syscall(SYS_set_mempolicy, MPOL_BIND, &policy, 8 * sizeof(policy) + 1))
+		_exit(1);
+	r->step = 2;
+	mem = mmap(NULL, size, PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (mem == MAP_FAILED || madvise(mem, size, MADV_NOHUGEPAGE))
+		_exit(1);
+	r->step = 3;
+	migrate_fill((uint64_t *)mem, size, 7);
+	r->step = 4;
+	r->bad = migrate_verify((uint64_t *)mem, size, 7);
+	if (r->bad != -1)
+		_exit(1);
+	r->step = 5;
+	r->pages = size / page_size;
+	status = calloc(r->pages, sizeof(int));
+	addr = calloc(r->pages, sizeof(void *));
+	if (!status || !addr)
+		_exit(1);
+	for (i = 0; i < r->pages; i++)
+		addr[i] = mem + i * page_size;
+	/* No target nodes: move_pages(2) only says where each page is. */
+	if (move_pages_raw(r->pages, addr, NULL, status, 0))
+		_exit(1);
+	for (i = 0; i < r->pages; i++) {
+		if (status[i] == nid)
+			r->on_node++;
+		else if (status[i] >= 0 && status[i] < 64 && (lower & (1UL << status[i])))
+			r->on_lower++;
+	}
+	r->step = 6;
+	_exit(0);
+}
+
+/*
+ * Demotion under memory pressure, through the migrator: when the kernel
+ * ranks a node slower (the harness guest's node 2 is memory-only and
+ * slower in the ACPI HMAT), reclaim on the first node moves its pages
+ * there (MR_DEMOTION, allowed in "reasons" by default).  Every byte must
+ * survive, some pages must be on the lower tier, and mtcopy must have
+ * copied them with no fallback.
+ */
+TEST_F(mtcopy, demotion)
+{
+	unsigned long lower = lower_tier_nodes(self->node[0]), demoted, copied, fallback;
+	char demotion[16] = "", balancing[16] = "";
+	struct demote_result *r;
+	size_t free, size;
+	struct counts c0, c1;
+	int status;
+	pid_t pid;
+
+	if (!lower)
+		SKIP(return,
+		     "node %d has no lower memory tier: needs a node the kernel ranks slower (%s)",
+		     self->node[0], "a memory-only node with ACPI HMAT figures, a dax kmem device");
+	if (read_text(DEMOTION, demotion, sizeof(demotion)))
+		SKIP(return, "no " DEMOTION);
+	free = node_free_bytes(self->node[0]);
+	if (!free)
+		SKIP(return, "cannot read the free memory of node %d", self->node[0]);
+	/* Past the free memory by 128 MB: reclaim has to demote that much. */
+	size = (free + (128UL << 20)) & ~(PMD_SIZE_2M - 1);
+	r = mmap(NULL, sizeof(*r), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(r, MAP_FAILED);
+	r->bad = -1;
+
+	ASSERT_EQ(write_string(DEMOTION, "true"), 0);
+	/* NUMA balancing would move demoted pages back while the child reads them. */
+	if (!read_text(NUMA_BALANCING, balancing, sizeof(balancing)))
+		write_string(NUMA_BALANCING, "0");
+	snap(&c0);
+	demoted = read_vmstat("pgdemote_kswapd") + read_vmstat("pgdemote_direct");
+	pid = fork();
+	ASSERT_GE(pid, 0);
+	if (!pid)
+		demote_child(r, self->node[0], lower, size);
+	ASSERT_EQ(waitpid(pid, &status, 0), pid);
+	snap(&c1);
+	demoted = read_vmstat("pgdemote_kswapd") + read_vmstat("pgdemote_direct") - demoted;
+	write_string(DEMOTION, demotion);
+	if (balancing[0])
+		write_string(NUMA_BALANCING, balancing);
+
+	copied = c1.copied - c0.copied;
+	fallback = c1.fallback - c0.fallback;
+	TH_LOG("%zu MB written on node %d (%zu MB free): %lu pages demoted",
+	       size >> 20, self->node[0], free >> 20, demoted);
+	TH_LOG("%lu of %lu pages on the lower tier", r->on_lower, r->pages);
+	TH_LOG("offload: %lu batches, %lu folios copied by mtcopy, %lu fallback",
+	       c1.batches - c0.batches, copied, fallback);
+	ASSERT_TRUE(WIFEXITED(status) && !WEXITSTATUS(status))
+		TH_LOG("the child stopped at step %d (status %#x; killed by the OOM killer if 9)%s",
+		       r->step, status, r->step == 4 ? ": data corrupt" : "");
+	ASSERT_EQ(r->bad, -1);
+	ASSERT_GT(demoted, 0);
+	ASSERT_GT(r->on_lower, 0);
+	/* Nothing else migrates meanwhile with NUMA balancing off. */
+	ASSERT_GT(copied, 0);
+	ASSERT_EQ(fallback, 0);
+	munmap(r, sizeof(*r));
 }
 
 /* Unload and reload the migrator while another process migrates. */
