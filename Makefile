@@ -3,7 +3,7 @@
 # linux-source-6.12.  See README.md.
 #
 #   make               install what is missing, prepare the tree, build the
-#                      small kernel, boot the two-node guest, run the demo
+#                      small kernel, boot the NUMA guest, run the demo
 #   make check         debug kernel, KUnit + selftests in the guest, static
 #                      gates; last line 'N passed, N failed, N skipped'
 #   make series        git format-patch series + cover letter in build/series/patches

@@ -1,7 +1,7 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 # 'make check': debug kernel with every KUnit suite of the series built in,
-# the series' selftests and the upstream migration selftest in the two-node
+# the series' selftests and the upstream migration selftest in the NUMA
 # guest, the static gates, and a summary whose last line is
 # 'N passed, N failed, N skipped'.  Exit status 1 on any failure.
 . "$(dirname "$0")/lib.sh"

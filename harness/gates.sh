@@ -8,6 +8,7 @@
 #   sparse       C=2 over the same objects, same rule
 #   selftests    the series' selftests build without warnings
 #   offload-off  the check config with CONFIG_MIGRATION_COPY_OFFLOAD=n builds
+#   modules      the demo kernel (Kconfig.offload: migrators as modules) builds
 # Needs the check kernel built (harness/kbuild.sh check) and the series written.
 . "$(dirname "$0")/lib.sh"
 
@@ -191,6 +192,18 @@ else
 	# Back to the check config (an incremental rebuild of the same files).
 	"$REPO/harness/kbuild.sh" check >> "$A/gates/offload-off.log" 2>&1 ||
 		say "warning: rebuilding the check kernel after the off build failed"
+fi
+
+# The modules of the series build as modules too (the check kernel has them
+# built in): the demo kernel, as 'make' builds it, with Kconfig.offload.
+if ! have_symbol INTEL_IDXD_MIGRATE; then
+	result skip modules "CONFIG_INTEL_IDXD_MIGRATE is not in the tree yet"
+elif "$REPO/harness/kbuild.sh" demo bzImage modules > "$A/gates/modules.log" 2>&1 &&
+	[ -f "$(objdir demo)/drivers/dma/idxd/idxd_migrate.ko" ]; then
+	result ok modules
+else
+	tail -20 "$A/gates/modules.log"
+	result fail modules
 fi
 
 { echo "TAP version 13"; echo "1..$n"; cat "$tap.tmp"; } > "$tap"

@@ -212,10 +212,10 @@ int migrate_offload_register(struct migrator *m)
 		goto unlock;
 	}
 	if (!migrate_offload_reserve) {
+		size_t size = migrate_offload_buf_size(MIGRATE_OFFLOAD_MAX_BATCH);
+
 		/* Published to readers by the rcu_assign_pointer() below. */
-		migrate_offload_reserve =
-			mempool_create_kmalloc_pool(nr_node_ids + 2,
-						    migrate_offload_buf_size(MIGRATE_OFFLOAD_MAX_BATCH));
+		migrate_offload_reserve = mempool_create_kmalloc_pool(nr_node_ids + 2, size);
 		if (!migrate_offload_reserve) {
 			ret = -ENOMEM;
 			goto unlock;
