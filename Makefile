@@ -9,13 +9,15 @@
 #   make series        git format-patch series + cover letter in build/series/patches
 #   make check-series  every patch applies in order and builds
 #   make sizes         text/data of migrate.o and vmlinux: upstream, option off, on
+#   make bench         non-debug kernels with the option on and off, migrate_bench
+#                      in the guest; build/bench/results.md and bench.png
 #   make refresh       write edits made in the prepared tree back to patches/
 #   make reset-tree    drop edits made in the prepared tree
 #   make clean         remove guest artifacts; distclean removes all of build/
 
 H := harness
 .DEFAULT_GOAL := demo
-.PHONY: demo check series check-series sizes refresh reset-tree prepare deps clean distclean
+.PHONY: demo check bench series check-series sizes refresh reset-tree prepare deps clean distclean
 
 deps:
 	@$(H)/deps.sh
@@ -30,6 +32,9 @@ demo: prepare
 
 check: prepare
 	@$(H)/check.sh
+
+bench: prepare
+	@$(H)/bench.sh
 
 series: prepare
 	@python3 $(H)/series.py write
@@ -47,7 +52,7 @@ reset-tree:
 	@python3 $(H)/tree.py reset
 
 clean:
-	rm -rf build/demo build/check build/bench
+	rm -rf build/demo build/check build/bench build/benchoff
 
 distclean:
 	rm -rf build

@@ -6,7 +6,7 @@
 mkdir -p "$BUILD"
 PKGS="linux-source-6.12 qemu-system-x86 busybox-static gcc make flex bison bc
 libelf-dev libssl-dev cpio gzip xz-utils kmod patch git perl python3 ccache sparse
-libnuma-dev libc6-dev python3-sphinx python3-ply python3-git"
+libnuma-dev libc6-dev python3-sphinx python3-ply python3-git gnuplot-nox"
 [ -n "$EXTRA_PKGS" ] && PKGS="$PKGS $EXTRA_PKGS"
 
 missing=

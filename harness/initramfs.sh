@@ -16,6 +16,8 @@ make -C "$TREE" O="$O" -s headers_install INSTALL_HDR_PATH="$O/hdr" > "$A/header
 
 bins=$(awk '!/^#/ && NF >= 3 && $3 ~ /^\.\// { sub("^\\./", "", $3); print $3 }' \
 	"${HARNESS_SELFTESTS:-$REPO/harness/selftests.list}" | sort -u)
+# Programs the list runs through a shell command line (make bench).
+bins=$(echo $bins $HARNESS_BINS | tr ' ' '\n' | sort -u)
 targets=
 for b in $bins; do targets="$targets $A/ksft/mm/$b"; done
 if [ -n "$targets" ]; then

@@ -25,6 +25,11 @@ off)
 	printf 'CONFIG_MIGRATION_COPY_OFFLOAD=n\n' > "$O/offload-off.config"
 	frags="$frags $O/offload-off.config"
 	;;
+benchoff)
+	# The demo kernel with the option off: the baseline of 'make bench'.
+	printf 'CONFIG_MIGRATION_COPY_OFFLOAD=n\n' > "$O/offload-off.config"
+	frags="$frags $O/offload-off.config"
+	;;
 *) die "unknown kernel flavour '$flavour'" ;;
 esac
 
@@ -36,7 +41,7 @@ cat $frags > "$O/fragments.config"
 make -C "$TREE" O="$O" -s allnoconfig KCONFIG_ALLCONFIG="$O/.config" >> "$O/config.log" 2>&1 ||
 	die "make allnoconfig failed; see $O/config.log"
 bad=
-if [ "$flavour" = off ]; then
+if [ "$flavour" = off ] || [ "$flavour" = benchoff ]; then
 	# Options that depend on the feature drop out with it; the check
 	# flavour verifies the fragments themselves.
 	grep -q '^CONFIG_MIGRATION_COPY_OFFLOAD=' "$O/.config" && bad=" CONFIG_MIGRATION_COPY_OFFLOAD=n"

@@ -45,13 +45,17 @@ fi
 # Nodes 0 and 1: CPUs and DRAM.  Node 2: memory only, with three times the
 # latency and a third of the bandwidth in the ACPI HMAT, so the kernel puts
 # it in a lower memory tier and makes it the demotion target of 0 and 1.
+# GUEST_PREALLOC=1 (make bench): QEMU allocates all guest memory up front,
+# so that no measurement pays for the host faulting guest pages in.
+prealloc=
+[ -n "$GUEST_PREALLOC" ] && prealloc=,prealloc=on
 numa=
 for n in 0 1; do
 	first=$((n * half)); last=$((n * half + half - 1))
-	numa="$numa -object memory-backend-ram,id=mem$n,size=${MEM_PER_NODE}M"
+	numa="$numa -object memory-backend-ram,id=mem$n,size=${MEM_PER_NODE}M$prealloc"
 	numa="$numa -numa node,nodeid=$n,memdev=mem$n,cpus=$first-$last,initiator=$n"
 done
-numa="$numa -object memory-backend-ram,id=mem2,size=${SLOW_MB}M"
+numa="$numa -object memory-backend-ram,id=mem2,size=${SLOW_MB}M$prealloc"
 numa="$numa -numa node,nodeid=2,memdev=mem2,initiator=0"
 for i in 0 1; do
 	for t in 0 1 2; do

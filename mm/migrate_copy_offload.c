@@ -416,6 +416,45 @@ bool __migrate_offload_copied(const struct migrate_offload_state *st,
 		       migrate_offload_cmp_folio);
 }
 
+/*
+ * Timestamps for the migrate_offload_phases event.  Each mark is taken only
+ * if the previous one was: a call that started while the event was off
+ * reports nothing.
+ */
+void __migrate_offload_phase(struct migrate_offload_state *st, enum migrate_offload_mark mark,
+			     struct list_head *src_folios, int reason)
+{
+	u64 now = ktime_get_ns();
+
+	switch (mark) {
+	case MIGRATE_OFFLOAD_START:
+		st->t_start = now;
+		break;
+	case MIGRATE_OFFLOAD_UNMAPPED:
+		if (!st->t_start)
+			break;
+		st->t_unmapped = now;
+		st->nr_moving = list_count_nodes(src_folios);
+		st->reason = reason;
+		break;
+	case MIGRATE_OFFLOAD_COPIED:
+		if (st->t_unmapped)
+			st->t_copied = now;
+		break;
+	}
+}
+
+/* The event itself, from migrate_offload_done() after the move phase. */
+void __migrate_offload_phases(struct migrate_offload_state *st)
+{
+	if (st->t_start && st->t_unmapped && st->t_copied)
+		trace_migrate_offload_phases(st->reason, st->nr_moving,
+					     st->t_unmapped - st->t_start,
+					     st->t_copied - st->t_unmapped,
+					     ktime_get_ns() - st->t_copied);
+	st->t_start = 0;
+}
+
 /* The out-of-line part of migrate_offload_done(). */
 void __migrate_offload_done(struct migrate_offload_state *st)
 {

@@ -30,7 +30,7 @@ struct folio;
  * Batches with fewer eligible bytes go to the CPU: a small migration is
  * latency-bound and gains nothing from a batch engine's setup cost.
  */
-#define MIGRATE_OFFLOAD_DEFAULT_MIN_BATCH_BYTES	SZ_64K
+#define MIGRATE_OFFLOAD_DEFAULT_MIN_BATCH_BYTES	SZ_256K
 /* A batch is at most 512 folios of at most PMD size. */
 #define MIGRATE_OFFLOAD_MAX_MIN_BATCH_BYTES	SZ_1G
 

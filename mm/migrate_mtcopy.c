@@ -6,7 +6,7 @@
  * parts; a large folio may be split over several parts, so threads stay busy
  * when a batch has fewer folios than threads.  Part 0 is copied by the
  * migrating task itself, the others by an unbound workqueue on the
- * destination node (of the caller's node when the destination has no CPUs).
+ * destination node (see mtcopy_worker_node() for when it is another).
  * When the calling task has finished its own part it
  * copies every part no worker has started yet, so a busy or starved
  * workqueue delays nothing: the caller waits only for copies already
@@ -36,7 +36,7 @@
 static unsigned int threads;
 module_param(threads, uint, 0644);
 MODULE_PARM_DESC(threads,
-		 "Threads per batch, the migrating task included (0, the default: one per CPU of the destination node, at most 8; at most 32)");
+		 "Threads per batch, the migrating task included (0, the default: the task and one per other CPU of the destination node, at most 8; at most 32)");
 
 static struct workqueue_struct *mtcopy_wq;
 
@@ -111,12 +111,40 @@ static void mtcopy_work(struct work_struct *work)
 		mtcopy_run(p);
 }
 
+/* CPUs of @nid that can help the caller, which runs on node @self. */
+static unsigned int mtcopy_helpers(int nid, int self)
+{
+	unsigned int n = nr_cpus_node(nid);
+
+	return nid == self && n ? n - 1 : n;
+}
+
+/*
+ * Where the workers run: on the destination node, whose memory they
+ * write, if it has a CPU besides the caller's.  A memory-only destination
+ * (a slower tier, the usual target of demotion) has none, and a small
+ * node may have only the caller's: then the source node, then the
+ * caller's own.
+ */
+static int mtcopy_worker_node(int dst, int src)
+{
+	int self = numa_node_id();
+
+	if (mtcopy_helpers(dst, self))
+		return dst;
+	if (mtcopy_helpers(src, self))
+		return src;
+	return self;
+}
+
+/* The caller, and by default one worker per helping CPU of @nid. */
 static unsigned int mtcopy_nr_threads(int nid, unsigned long pages)
 {
 	unsigned int n = READ_ONCE(threads);
 
 	if (!n)
-		n = min_t(unsigned int, nr_cpus_node(nid), MTCOPY_AUTO_CAP);
+		n = min_t(unsigned int, 1 + mtcopy_helpers(nid, numa_node_id()),
+			  MTCOPY_AUTO_CAP);
 	n = clamp_t(unsigned int, n, 1, MTCOPY_MAX_THREADS);
 	return min_t(unsigned long, n, pages);
 }
@@ -124,17 +152,10 @@ static unsigned int mtcopy_nr_threads(int nid, unsigned long pages)
 static int mtcopy_copy(struct migrator *m, struct migrate_copy_batch *b)
 {
 	unsigned long pages = b->bytes >> PAGE_SHIFT, per, i;
-	int nid = folio_nid(b->dst[0]);
-	unsigned int n;
+	int nid = mtcopy_worker_node(folio_nid(b->dst[0]), folio_nid(b->src[0]));
+	unsigned int n = mtcopy_nr_threads(nid, pages);
 	struct mtcopy_batch *mb;
 
-	/*
-	 * A memory-only destination (a slower tier, the usual target of
-	 * demotion) has no CPUs of its own: use those of the caller's node.
-	 */
-	if (!nr_cpus_node(nid))
-		nid = numa_node_id();
-	n = mtcopy_nr_threads(nid, pages);
 
 	if (WARN_ON_ONCE(b->nr > 512))
 		return -EINVAL;

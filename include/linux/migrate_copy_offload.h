@@ -12,6 +12,7 @@
 #include <linux/errno.h>
 #include <linux/jump_label.h>
 #include <linux/migrate_mode.h>
+#include <linux/tracepoint-defs.h>
 #include <linux/types.h>
 
 struct folio;
@@ -99,6 +100,10 @@ struct migrate_offload_state {
 	unsigned int nr_copied;
 	bool reserved;			/* @buf is from the reserve */
 	void *buf;
+	/* For the migrate_offload_phases event, only while it is on. */
+	u64 t_start, t_unmapped, t_copied;
+	unsigned int nr_moving;
+	int reason;
 #endif
 };
 
@@ -108,6 +113,7 @@ int migrate_offload_register(struct migrator *m);
 int migrate_offload_unregister(struct migrator *m);
 
 DECLARE_STATIC_KEY_FALSE(migrate_offload_enabled);
+DECLARE_TRACEPOINT(migrate_offload_phases);
 
 void __migrate_offload_copy_folios(struct migrate_offload_state *st,
 				   struct list_head *src_folios,
@@ -115,6 +121,29 @@ void __migrate_offload_copy_folios(struct migrate_offload_state *st,
 bool __migrate_offload_copied(const struct migrate_offload_state *st,
 			      const struct folio *dst);
 void __migrate_offload_done(struct migrate_offload_state *st);
+/* Points of migrate_pages_batch() the migrate_offload_phases event times. */
+enum migrate_offload_mark {
+	MIGRATE_OFFLOAD_START,
+	MIGRATE_OFFLOAD_UNMAPPED,
+	MIGRATE_OFFLOAD_COPIED,
+};
+
+void __migrate_offload_phase(struct migrate_offload_state *st, enum migrate_offload_mark mark,
+			     struct list_head *src_folios, int reason);
+void __migrate_offload_phases(struct migrate_offload_state *st);
+
+/**
+ * migrate_offload_start - note the start of a migrate_pages_batch() call
+ * @st: its state, zero-initialised
+ *
+ * Costs one static branch: time is taken only while the
+ * migrate_offload_phases event is on.
+ */
+static inline void migrate_offload_start(struct migrate_offload_state *st)
+{
+	if (tracepoint_enabled(migrate_offload_phases))
+		__migrate_offload_phase(st, MIGRATE_OFFLOAD_START, NULL, 0);
+}
 
 /**
  * migrate_offload_copy_folios - let the active migrator copy a batch
@@ -130,8 +159,12 @@ static inline void migrate_offload_copy_folios(struct migrate_offload_state *st,
 					       struct list_head *dst_folios,
 					       int reason)
 {
+	if (tracepoint_enabled(migrate_offload_phases))
+		__migrate_offload_phase(st, MIGRATE_OFFLOAD_UNMAPPED, src_folios, reason);
 	if (static_branch_unlikely(&migrate_offload_enabled))
 		__migrate_offload_copy_folios(st, src_folios, dst_folios, reason);
+	if (tracepoint_enabled(migrate_offload_phases))
+		__migrate_offload_phase(st, MIGRATE_OFFLOAD_COPIED, NULL, reason);
 }
 
 /**
@@ -153,6 +186,8 @@ static inline bool migrate_offload_copied(const struct migrate_offload_state *st
  */
 static inline void migrate_offload_done(struct migrate_offload_state *st)
 {
+	if (tracepoint_enabled(migrate_offload_phases))
+		__migrate_offload_phases(st);
 	if (st->buf)
 		__migrate_offload_done(st);
 }
@@ -180,6 +215,10 @@ static inline bool migrate_offload_copied(const struct migrate_offload_state *st
 					  const struct folio *dst)
 {
 	return false;
+}
+
+static inline void migrate_offload_start(struct migrate_offload_state *st)
+{
 }
 
 static inline void migrate_offload_done(struct migrate_offload_state *st)

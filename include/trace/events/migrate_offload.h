@@ -20,6 +20,18 @@ TRACE_DEFINE_ENUM(MR_LONGTERM_PIN);
 TRACE_DEFINE_ENUM(MR_DEMOTION);
 TRACE_DEFINE_ENUM(MR_DAMON);
 
+#define MIGRATE_OFFLOAD_REASON_NAMES		\
+	{ MR_COMPACTION, "compaction" },	\
+	{ MR_MEMORY_FAILURE, "memory_failure" },\
+	{ MR_MEMORY_HOTPLUG, "hotplug" },	\
+	{ MR_SYSCALL, "syscall" },		\
+	{ MR_MEMPOLICY_MBIND, "mbind" },	\
+	{ MR_NUMA_MISPLACED, "numa_misplaced" },\
+	{ MR_CONTIG_RANGE, "contig_range" },	\
+	{ MR_LONGTERM_PIN, "longterm_pin" },	\
+	{ MR_DEMOTION, "demotion" },		\
+	{ MR_DAMON, "damon" }
+
 /**
  * migrate_offload_batch - a batch handed to the migrator
  * @reason: enum migrate_reason of the migration
@@ -46,19 +58,38 @@ TRACE_EVENT(migrate_offload_batch,
 			   __entry->ns = ns;
 			   __entry->ret = ret;),
 	    TP_printk("reason=%s folios=%u bytes=%zu copied=%u ns=%llu ret=%d",
-		      __print_symbolic(__entry->reason,
-				       { MR_COMPACTION, "compaction" },
-				       { MR_MEMORY_FAILURE, "memory_failure" },
-				       { MR_MEMORY_HOTPLUG, "hotplug" },
-				       { MR_SYSCALL, "syscall" },
-				       { MR_MEMPOLICY_MBIND, "mbind" },
-				       { MR_NUMA_MISPLACED, "numa_misplaced" },
-				       { MR_CONTIG_RANGE, "contig_range" },
-				       { MR_LONGTERM_PIN, "longterm_pin" },
-				       { MR_DEMOTION, "demotion" },
-				       { MR_DAMON, "damon" }),
+		      __print_symbolic(__entry->reason, MIGRATE_OFFLOAD_REASON_NAMES),
 		      __entry->nr, __entry->bytes, __entry->copied, __entry->ns,
 		      __entry->ret)
+);
+
+/**
+ * migrate_offload_phases - where one migrate_pages_batch() call spent its time
+ * @reason: enum migrate_reason of the migration
+ * @nr: folios that reached the move phase
+ * @unmap_ns: allocating, locking and unmapping the folios, and the TLB flush
+ * @copy_ns: the migrator's batch copy (about 0 when nothing was offloaded)
+ * @move_ns: moving each folio, with the CPU copy of those no migrator
+ *	copied, and remapping
+ *
+ * For measuring: the timestamps are taken only while this event is on.
+ */
+TRACE_EVENT(migrate_offload_phases,
+	    TP_PROTO(int reason, unsigned int nr, u64 unmap_ns, u64 copy_ns, u64 move_ns),
+	    TP_ARGS(reason, nr, unmap_ns, copy_ns, move_ns),
+	    TP_STRUCT__entry(__field(int, reason)
+			     __field(unsigned int, nr)
+			     __field(u64, unmap_ns)
+			     __field(u64, copy_ns)
+			     __field(u64, move_ns)),
+	    TP_fast_assign(__entry->reason = reason;
+			   __entry->nr = nr;
+			   __entry->unmap_ns = unmap_ns;
+			   __entry->copy_ns = copy_ns;
+			   __entry->move_ns = move_ns;),
+	    TP_printk("reason=%s folios=%u unmap_ns=%llu copy_ns=%llu move_ns=%llu",
+		      __print_symbolic(__entry->reason, MIGRATE_OFFLOAD_REASON_NAMES),
+		      __entry->nr, __entry->unmap_ns, __entry->copy_ns, __entry->move_ns)
 );
 
 #endif /* _TRACE_MIGRATE_OFFLOAD_H */

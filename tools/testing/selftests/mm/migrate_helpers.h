@@ -107,6 +107,39 @@ static inline int write_string(const char *path, const char *s)
 	return n == (ssize_t)strlen(s) ? 0 : -1;
 }
 
+/* The admin files of migration copy offload, to put back after a test. */
+#define MIGRATE_OFFLOAD_REASONS	"/sys/kernel/mm/migrate_offload/reasons"
+#define MIGRATE_OFFLOAD_MIN_BATCH	"/sys/kernel/mm/migrate_offload/min_batch_bytes"
+
+struct migrate_offload_settings {
+	char reasons[256];
+	char min_batch[32];
+};
+
+static inline void migrate_read_setting(const char *path, char *buf, size_t size)
+{
+	int fd = open(path, O_RDONLY);
+	ssize_t n = fd < 0 ? -1 : read(fd, buf, size - 1);
+
+	buf[n > 0 ? n : 0] = '\0';
+	if (fd >= 0)
+		close(fd);
+}
+
+static inline void migrate_offload_save(struct migrate_offload_settings *s)
+{
+	migrate_read_setting(MIGRATE_OFFLOAD_REASONS, s->reasons, sizeof(s->reasons));
+	migrate_read_setting(MIGRATE_OFFLOAD_MIN_BATCH, s->min_batch, sizeof(s->min_batch));
+}
+
+static inline void migrate_offload_restore(const struct migrate_offload_settings *s)
+{
+	if (s->reasons[0])
+		write_string(MIGRATE_OFFLOAD_REASONS, s->reasons);
+	if (s->min_batch[0])
+		write_string(MIGRATE_OFFLOAD_MIN_BATCH, s->min_batch);
+}
+
 static inline uint64_t migrate_pattern(unsigned long word, unsigned int pass)
 {
 	uint64_t x = word * 0x9E3779B97F4A7C15ULL + pass * 0xD1B54A32D192ED03ULL + 1;

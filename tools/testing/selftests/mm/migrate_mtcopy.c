@@ -72,6 +72,7 @@ FIXTURE(mtcopy)
 {
 	int node[2];
 	size_t page_size;
+	struct migrate_offload_settings saved;
 };
 
 FIXTURE_SETUP(mtcopy)
@@ -83,7 +84,9 @@ FIXTURE_SETUP(mtcopy)
 	if (mtcopy_load())
 		SKIP(return, "the migrate_mtcopy module is not available");
 	self->page_size = getpagesize();
+	migrate_offload_save(&self->saved);
 	ASSERT_EQ(write_string(THREADS, "0"), 0);
+	/* Batches of 64 KB and more: demotion's batches of up to 32 pages too. */
 	ASSERT_EQ(write_string(MIN_BATCH, "65536"), 0);
 	ASSERT_EQ(write_string(REASONS, DEFAULT_REASONS), 0);
 }
@@ -91,8 +94,7 @@ FIXTURE_SETUP(mtcopy)
 FIXTURE_TEARDOWN(mtcopy)
 {
 	write_string(THREADS, "0");
-	write_string(MIN_BATCH, "65536");
-	write_string(REASONS, DEFAULT_REASONS);
+	migrate_offload_restore(&self->saved);
 	if (!access(FAIL_DIR, F_OK))
 		write_string(FAIL_DIR "probability", "0");
 }

@@ -75,6 +75,7 @@ FIXTURE(migrate_offload)
 {
 	int node[2];
 	size_t page_size;
+	struct migrate_offload_settings saved;
 };
 
 FIXTURE_SETUP(migrate_offload)
@@ -86,10 +87,11 @@ FIXTURE_SETUP(migrate_offload)
 	if (tmo_load())
 		SKIP(return, "the test_migrate_offload module is not available");
 	self->page_size = getpagesize();
+	migrate_offload_save(&self->saved);
 	ASSERT_EQ(tmo_set("fail_every", "0"), 0);
 	ASSERT_EQ(tmo_set("delay_ms", "0"), 0);
 	ASSERT_EQ(tmo_set("reset", "1"), 0);
-	/* The defaults: the common reasons, batches of 64 KB and more. */
+	/* The common reasons, batches of 64 KB and more. */
 	ASSERT_EQ(set_file(MCO_DIR, "reasons", "syscall mbind numa_misplaced demotion damon"), 0);
 	ASSERT_EQ(set_file(MCO_DIR, "min_batch_bytes", "65536"), 0);
 }
@@ -100,8 +102,7 @@ FIXTURE_TEARDOWN(migrate_offload)
 		tmo_set("fail_every", "0");
 		tmo_set("delay_ms", "0");
 	}
-	set_file(MCO_DIR, "reasons", "syscall mbind numa_misplaced demotion damon");
-	set_file(MCO_DIR, "min_batch_bytes", "65536");
+	migrate_offload_restore(&self->saved);
 	if (!access(FAIL_DIR, F_OK))
 		set_file(FAIL_DIR, "probability", "0");
 }

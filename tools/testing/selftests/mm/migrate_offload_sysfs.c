@@ -91,7 +91,7 @@ FIXTURE_SETUP(sysfs)
 	if (access(DIR, F_OK))
 		SKIP(return, "no " DIR ": CONFIG_MIGRATION_COPY_OFFLOAD is off");
 	/* With a migrator, reads show the intersection: test without one. */
-	if (system("rmmod test_migrate_offload 2>/dev/null") < 0)
+	if (system("rmmod test_migrate_offload migrate_mtcopy 2>/dev/null") < 0)
 		SKIP(return, "cannot run rmmod");
 	read_state(_metadata, &self->saved);
 	if (strcmp(self->saved.migrator, "none\n"))
@@ -115,7 +115,7 @@ TEST_F(sysfs, defaults)
 	ASSERT_EQ(read_file(REASONS, buf, sizeof(buf)), 0);
 	ASSERT_STREQ(buf, "syscall mbind numa_misplaced demotion damon\n");
 	ASSERT_EQ(read_file(MIN_BATCH, buf, sizeof(buf)), 0);
-	ASSERT_STREQ(buf, "65536\n");
+	ASSERT_STREQ(buf, "262144\n");
 }
 
 TEST_F(sysfs, good_writes)

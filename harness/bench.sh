@@ -1,0 +1,99 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# 'make bench': build the non-debug kernel twice (the series with
+# CONFIG_MIGRATION_COPY_OFFLOAD=y, and the same tree with it off), boot each
+# in the NUMA guest in turn, run tools/testing/selftests/mm/migrate_bench with
+# no migrator and with migrate_mtcopy at 1 and 2 threads, and write
+# build/bench/results.md and build/bench/bench.png.
+#   BENCH_ROUNDS      boots of each kernel, alternating (default 5)
+#   BENCH_MB_4K       buffer of 4 KB pages in MB (default 16)
+#   BENCH_MB_THP      buffer of THPs in MB (default 64)
+#   BENCH_PASSES      moves of the 4 KB buffer per batch size and run (default 4)
+#   BENCH_PASSES_THP  moves of the THP buffer per batch size and run (default 4)
+# The benchmark runs pinned to CPU 0 (node 0).
+. "$(dirname "$0")/lib.sh"
+
+ROUNDS=${BENCH_ROUNDS:-5}
+MB4K=${BENCH_MB_4K:-16}
+MBTHP=${BENCH_MB_THP:-64}
+PASSES=${BENCH_PASSES:-4}
+PASSES_THP=${BENCH_PASSES_THP:-4}
+# The guest: one vCPU per node, as many as the host has cores (at least 2).
+CPUS=${GUEST_CPUS:-$(( $(nproc) < 2 ? 2 : $(nproc) ))}
+B=$BUILD/bench
+mkdir -p "$B"
+rm -f "$B"/run-*.tap
+
+"$REPO/harness/kbuild.sh" demo || exit 1
+"$REPO/harness/kbuild.sh" benchoff || exit 1
+
+bench4k() {	# bench4k LABEL: one run of the 4 KB benchmark, labelled
+	echo "echo '# bench-config $1'; ./migrate_bench -C 0 -p 4k -m $MB4K -n $PASSES -b 1,4,16,32,64,128,256,512 -t"
+}
+benchthp() {	# benchthp LABEL: one run of the THP benchmark, labelled
+	echo "echo '# bench-config $1'; ./migrate_bench -C 0 -p thp -m $MBTHP -n $PASSES_THP -b 1,4 -t"
+}
+# How to set up each configuration of the series' kernel in the guest.
+# Each starts from the boot's defaults: no migrator, the default threshold.
+mbb=/sys/kernel/mm/migrate_offload/min_batch_bytes
+reset="rmmod migrate_mtcopy 2>/dev/null; [ -f /tmp/mbb ] || cat $mbb > /tmp/mbb; cat /tmp/mbb > $mbb"
+declare -A setup=(
+	[none]="$reset"
+	[mt1]="$reset; modprobe migrate_mtcopy threads=1"
+	[mt2]="$reset; modprobe migrate_mtcopy threads=2"
+	[mt2t0]="$reset; modprobe migrate_mtcopy threads=2 && echo 0 > $mbb"
+)
+configs=(none mt1 mt2 mt2t0)
+
+boot() {	# boot ROUND KERNEL NAME: run $B/list in a fresh guest
+	local r=$1 kernel=$2 name=$3 flavour=demo
+	[ "$kernel" = off ] && flavour=benchoff
+	HARNESS_SELFTESTS=$B/list HARNESS_BINS=migrate_bench \
+		"$REPO/harness/initramfs.sh" $flavour > "$B/initramfs.log" 2>&1 ||
+		die "initramfs for $flavour failed; see $B/initramfs.log"
+	say "round $r/$ROUNDS: $kernel kernel, $name"
+	GUEST_CPUS=$CPUS GUEST_PREALLOC=1 "$REPO/harness/run-guest.sh" $flavour check > "$B/guest.log" 2>&1 ||
+		die "the $kernel guest failed; see $(artdir $flavour)/console.log"
+	sed "s/^# bench-config \([a-z0-9]*\)/# bench-config kernel=$kernel round=$r migrator=\1/" \
+		"$(artdir $flavour)/selftests.tap" > "$B/run-$r-$kernel-$name.tap"
+}
+
+# 4 KB pages: every configuration in the same boot, twice, in an order that
+# rotates between rounds and reverses for the second time, so that
+# configurations compare within a boot.  THPs: one boot per configuration.
+# In this guest THP migration gets several times slower after some GB of
+# THPs have moved, until a reboot (an effect of the emulator: the option-off
+# kernel shows it too), so THP runs never follow one another in a boot.  The
+# baseline kernel boots first in odd rounds and last in even ones.
+n=${#configs[@]}
+for ((r = 1; r <= ROUNDS; r++)); do
+	order=()
+	for ((i = 0; i < n; i++)); do order+=("${configs[$(( (i + r) % n ))]}"); done
+	for ((i = n - 1; i >= 0; i--)); do order+=("${order[$i]}"); done
+
+	off4k="$(bench4k none)"
+	offlist() {
+		printf 'none\t1800\t%s\n' "$off4k" "$off4k" "$(benchthp none)" > "$B/list"
+	}
+	(( r % 2 )) && { offlist; boot $r off all; }
+
+	: > "$B/list"
+	for c in "${order[@]}"; do
+		printf '%s\t1800\t%s; %s\n' "$c" "${setup[$c]}" "$(bench4k $c)" >> "$B/list"
+	done
+	printf 'none\t1800\t%s; %s; %s\n' "${setup[none]}" "$(benchthp none)" \
+		"echo '# bench-config scaling'; ./migrate_bench -c -m 32" >> "$B/list"
+	boot $r on 4k
+	for c in "${order[@]:0:n}"; do
+		[ "$c" = none ] && continue
+		printf '%s\t1800\t%s; %s\n' "$c" "${setup[$c]}" "$(benchthp $c)" > "$B/list"
+		boot $r on "thp-$c"
+	done
+
+	(( r % 2 )) || { offlist; boot $r off all; }
+done
+
+host=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)
+accel=$(cut -d' ' -f1 "$(artdir demo)/guest.info")
+python3 "$REPO/harness/bench_report.py" --dir "$B" \
+	--env "QEMU ${accel^^}, $CPUS vCPUs ($((CPUS / 2)) per node), host: $(nproc) cores of $host, non-debug kernel $(make -s -C "$TREE" O="$(objdir demo)" kernelrelease)"
