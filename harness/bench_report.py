@@ -101,14 +101,14 @@ def main():
 
     pages = [p for p in ("4k", "thp") if any(k[2] == p for k in runs)]
     batches = {p: sorted({k[3] for k in runs if k[2] == p}) for p in pages}
-    rounds = max(len(v) for v in runs.values())
+    rounds = len({x["round"] for v in runs.values() for x in v})
     out = []
     w = out.append
     w("# Migration benchmark")
     w("")
-    w(f"Environment: {args.env}. Medians of {rounds} rounds; each round boots the")
-    w("kernel with the option off, then the series' kernel, and runs every")
-    w("configuration once (in an order that rotates between rounds). move_pages(2)")
+    w(f"Environment: {args.env}. Medians of {rounds} rounds; in each round the")
+    w("kernel with the option off and the series' kernel boot in turn (see")
+    w("harness/bench.sh for the order). move_pages(2)")
     w("of the whole buffer between node 0 and node 1 in calls of `batch` folios;")
     w("every byte verified after every move. Throughput in GB/s: the median over")
     w("the calls of a run of each call's bytes over its time (a few calls are")
@@ -286,7 +286,7 @@ def plot(directory, runs, pages, batches, env):
                 f.write(f"{b} " + " ".join("nan" if math.isnan(v) else f"{v:.4f}" for v in vals) + "\n")
             f.write("\n\n")
     script = f"""
-set terminal png size 1200,500
+set terminal png size 1200,500 noenhanced
 set output '{os.path.join(directory, "bench.png")}'
 set multiplot layout 1,{len(pages)} title "move_pages(2) throughput, node 0 <-> node 1\\n{env}" font ",10"
 set logscale x 2
@@ -296,7 +296,7 @@ set key left top
 set grid
 """
     for i, p in enumerate(pages):
-        title = "4 KB pages" if p == "4k" else "2 MB THP"
+        title = "4 KB pages" if p == "4k" else "2 MB THP (medians over boots; see the slow mode in results.md)"
         script += f"""
 set title '{title}'
 plot '{dat}' index {i} using 1:2 with linespoints title 'option off', \\
