@@ -156,7 +156,6 @@ static int mtcopy_copy(struct migrator *m, struct migrate_copy_batch *b)
 	unsigned int n = mtcopy_nr_threads(nid, pages);
 	struct mtcopy_batch *mb;
 
-
 	if (WARN_ON_ONCE(b->nr > 512))
 		return -EINVAL;
 	/*

@@ -20,18 +20,6 @@ TRACE_DEFINE_ENUM(MR_LONGTERM_PIN);
 TRACE_DEFINE_ENUM(MR_DEMOTION);
 TRACE_DEFINE_ENUM(MR_DAMON);
 
-#define MIGRATE_OFFLOAD_REASON_NAMES		\
-	{ MR_COMPACTION, "compaction" },	\
-	{ MR_MEMORY_FAILURE, "memory_failure" },\
-	{ MR_MEMORY_HOTPLUG, "hotplug" },	\
-	{ MR_SYSCALL, "syscall" },		\
-	{ MR_MEMPOLICY_MBIND, "mbind" },	\
-	{ MR_NUMA_MISPLACED, "numa_misplaced" },\
-	{ MR_CONTIG_RANGE, "contig_range" },	\
-	{ MR_LONGTERM_PIN, "longterm_pin" },	\
-	{ MR_DEMOTION, "demotion" },		\
-	{ MR_DAMON, "damon" }
-
 /**
  * migrate_offload_batch - a batch handed to the migrator
  * @reason: enum migrate_reason of the migration
@@ -58,7 +46,17 @@ TRACE_EVENT(migrate_offload_batch,
 			   __entry->ns = ns;
 			   __entry->ret = ret;),
 	    TP_printk("reason=%s folios=%u bytes=%zu copied=%u ns=%llu ret=%d",
-		      __print_symbolic(__entry->reason, MIGRATE_OFFLOAD_REASON_NAMES),
+		      __print_symbolic(__entry->reason,
+				       { MR_COMPACTION, "compaction" },
+				       { MR_MEMORY_FAILURE, "memory_failure" },
+				       { MR_MEMORY_HOTPLUG, "hotplug" },
+				       { MR_SYSCALL, "syscall" },
+				       { MR_MEMPOLICY_MBIND, "mbind" },
+				       { MR_NUMA_MISPLACED, "numa_misplaced" },
+				       { MR_CONTIG_RANGE, "contig_range" },
+				       { MR_LONGTERM_PIN, "longterm_pin" },
+				       { MR_DEMOTION, "demotion" },
+				       { MR_DAMON, "damon" }),
 		      __entry->nr, __entry->bytes, __entry->copied, __entry->ns,
 		      __entry->ret)
 );
@@ -88,7 +86,17 @@ TRACE_EVENT(migrate_offload_phases,
 			   __entry->copy_ns = copy_ns;
 			   __entry->move_ns = move_ns;),
 	    TP_printk("reason=%s folios=%u unmap_ns=%llu copy_ns=%llu move_ns=%llu",
-		      __print_symbolic(__entry->reason, MIGRATE_OFFLOAD_REASON_NAMES),
+		      __print_symbolic(__entry->reason,
+				       { MR_COMPACTION, "compaction" },
+				       { MR_MEMORY_FAILURE, "memory_failure" },
+				       { MR_MEMORY_HOTPLUG, "hotplug" },
+				       { MR_SYSCALL, "syscall" },
+				       { MR_MEMPOLICY_MBIND, "mbind" },
+				       { MR_NUMA_MISPLACED, "numa_misplaced" },
+				       { MR_CONTIG_RANGE, "contig_range" },
+				       { MR_LONGTERM_PIN, "longterm_pin" },
+				       { MR_DEMOTION, "demotion" },
+				       { MR_DAMON, "damon" }),
 		      __entry->nr, __entry->unmap_ns, __entry->copy_ns, __entry->move_ns)
 );
 

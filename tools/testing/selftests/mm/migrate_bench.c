@@ -177,9 +177,10 @@ static void report_phases(const char *page, unsigned long batch)
 	all = (double)(su + sc + sm);
 	if (!events || all == 0)
 		return;
-	printf("migrate_phases page=%s batch=%lu batches=%llu unmap_ns=%llu copy_ns=%llu move_ns=%llu unmap_pct=%.1f copy_pct=%.1f move_pct=%.1f\n",
-	       page, batch, events, su, sc, sm, 100.0 * su / all, 100.0 * sc / all,
-	       100.0 * sm / all);
+	printf("migrate_phases page=%s batch=%lu batches=%llu", page, batch, events);
+	printf(" unmap_ns=%llu copy_ns=%llu move_ns=%llu", su, sc, sm);
+	printf(" unmap_pct=%.1f copy_pct=%.1f move_pct=%.1f\n",
+	       100.0 * su / all, 100.0 * sc / all, 100.0 * sm / all);
 }
 
 static int run(struct bench *s, const char *page, unsigned long batch,
@@ -207,12 +208,13 @@ static int run(struct bench *s, const char *page, unsigned long batch,
 	qsort(lat, (size_t)calls * passes, sizeof(*lat), cmp_u64);
 	qsort(first, passes, sizeof(*first), cmp_u64);
 	qsort(rate, (size_t)calls * passes, sizeof(*rate), cmp_double);
-	printf("migrate_bench page=%s batch=%lu folios=%lu passes=%u gbps=%.3f gbps_med=%.3f p50_us=%.1f p90_us=%.1f p99_us=%.1f first_us=%.1f bad=0\n",
-	       page, batch, s->nr_folios, passes,
-	       (double)s->b.size * passes / total, rate[(size_t)calls * passes / 2],
-	       pct(lat, calls * passes, 50),
-	       pct(lat, calls * passes, 90), pct(lat, calls * passes, 99),
-	       pct(first, passes, 50));
+	printf("migrate_bench page=%s batch=%lu folios=%lu passes=%u",
+	       page, batch, s->nr_folios, passes);
+	printf(" gbps=%.3f gbps_med=%.3f", (double)s->b.size * passes / total,
+	       rate[(size_t)calls * passes / 2]);
+	printf(" p50_us=%.1f p90_us=%.1f p99_us=%.1f first_us=%.1f bad=0\n",
+	       pct(lat, calls * passes, 50), pct(lat, calls * passes, 90),
+	       pct(lat, calls * passes, 99), pct(first, passes, 50));
 	fflush(stdout);
 	free(lat);
 	free(first);
@@ -284,8 +286,8 @@ static int copy_scaling(size_t size)
 	}
 	if (memcmp(src, dst, size))
 		return 1;
-	printf("copy_scaling mb=%zu threads1_gbps=%.3f threads2_gbps=%.3f speedup=%.2f\n",
-	       size >> 20, one, two, two / one);
+	printf("%s mb=%zu threads1_gbps=%.3f threads2_gbps=%.3f speedup=%.2f\n",
+	       "copy_scaling", size >> 20, one, two, two / one);
 	free(src);
 	free(dst);
 	return 0;
@@ -326,8 +328,8 @@ int main(int argc, char **argv)
 			cpu = atoi(optarg);
 			break;
 		default:
-			fprintf(stderr, "usage: %s [-p 4k|thp] [-m MB] [-n passes] [-b N,N,...] [-t] [-c] [-C cpu]\n",
-				argv[0]);
+			fprintf(stderr, "usage: %s [-p 4k|thp] [-m MB] [-n passes]", argv[0]);
+			fprintf(stderr, " [-b N,N,...] [-t] [-c] [-C cpu]\n");
 			return 2;
 		}
 	}
