@@ -5,7 +5,7 @@
 # in the NUMA guest in turn, run tools/testing/selftests/mm/migrate_bench with
 # no migrator and with migrate_mtcopy at 1 and 2 threads, and write
 # build/bench/results.md and build/bench/bench.png.
-#   BENCH_ROUNDS      boots of each kernel, alternating (default 5)
+#   BENCH_ROUNDS      rounds of boots, kernels alternating (default 3)
 #   BENCH_MB_4K       buffer of 4 KB pages in MB (default 16)
 #   BENCH_MB_THP      buffer of THPs in MB (default 64)
 #   BENCH_PASSES      moves of the 4 KB buffer per batch size and run (default 4)
@@ -13,7 +13,7 @@
 # The benchmark runs pinned to CPU 0 (node 0).
 . "$(dirname "$0")/lib.sh"
 
-ROUNDS=${BENCH_ROUNDS:-5}
+ROUNDS=${BENCH_ROUNDS:-3}
 MB4K=${BENCH_MB_4K:-16}
 MBTHP=${BENCH_MB_THP:-64}
 PASSES=${BENCH_PASSES:-4}
@@ -27,8 +27,9 @@ rm -f "$B"/run-*.tap
 "$REPO/harness/kbuild.sh" demo || exit 1
 "$REPO/harness/kbuild.sh" benchoff || exit 1
 
-bench4k() {	# bench4k LABEL: one run of the 4 KB benchmark, labelled
-	echo "echo '# bench-config $1'; ./migrate_bench -C 0 -p 4k -m $MB4K -n $PASSES -b 1,4,16,32,64,128,256,512 -t"
+SIZES4K="1 4 16 32 64 128 256 512"
+bench4k() {	# bench4k LABEL BATCH: one run of the 4 KB benchmark, labelled
+	echo "echo '# bench-config $1'; ./migrate_bench -C 0 -p 4k -m $MB4K -n $PASSES -b $2 -t"
 }
 benchthp() {	# benchthp LABEL: one run of the THP benchmark, labelled
 	echo "echo '# bench-config $1'; ./migrate_bench -C 0 -p thp -m $MBTHP -n $PASSES_THP -b 1,4 -t"
@@ -58,9 +59,10 @@ boot() {	# boot ROUND KERNEL NAME: run $B/list in a fresh guest
 		"$(artdir $flavour)/selftests.tap" > "$B/run-$r-$kernel-$name.tap"
 }
 
-# 4 KB pages: every configuration in the same boot, twice, in an order that
-# rotates between rounds and reverses for the second time, so that
-# configurations compare within a boot.  THPs: one boot per configuration.
+# 4 KB pages: every configuration in the same boot, batch size by batch
+# size, each twice, in an order that rotates between rounds and reverses for
+# the second time, so that configurations compare within a boot and close
+# in time.  THPs: one boot per configuration, "none" included.
 # In this guest THP migration gets several times slower after some GB of
 # THPs have moved, until a reboot (an effect of the emulator: the option-off
 # kernel shows it too), so THP runs never follow one another in a boot.  The
@@ -71,21 +73,24 @@ for ((r = 1; r <= ROUNDS; r++)); do
 	for ((i = 0; i < n; i++)); do order+=("${configs[$(( (i + r) % n ))]}"); done
 	for ((i = n - 1; i >= 0; i--)); do order+=("${order[$i]}"); done
 
-	off4k="$(bench4k none)"
 	offlist() {
-		printf 'none\t1800\t%s\n' "$off4k" "$off4k" "$(benchthp none)" > "$B/list"
+		: > "$B/list"
+		for b in $SIZES4K; do
+			printf 'none\t1800\t%s\n' "$(bench4k none $b)" "$(bench4k none $b)" >> "$B/list"
+		done
+		printf 'none\t1800\t%s\n' "$(benchthp none)" >> "$B/list"
 	}
 	(( r % 2 )) && { offlist; boot $r off all; }
 
 	: > "$B/list"
-	for c in "${order[@]}"; do
-		printf '%s\t1800\t%s; %s\n' "$c" "${setup[$c]}" "$(bench4k $c)" >> "$B/list"
+	for b in $SIZES4K; do
+		for c in "${order[@]}"; do
+			printf '%s\t1800\t%s; %s\n' "$c" "${setup[$c]}" "$(bench4k $c $b)" >> "$B/list"
+		done
 	done
-	printf 'none\t1800\t%s; %s; %s\n' "${setup[none]}" "$(benchthp none)" \
-		"echo '# bench-config scaling'; ./migrate_bench -c -m 32" >> "$B/list"
+	printf 'scaling\t600\t%s\n' "echo '# bench-config scaling'; ./migrate_bench -c -m 32" >> "$B/list"
 	boot $r on 4k
 	for c in "${order[@]:0:n}"; do
-		[ "$c" = none ] && continue
 		printf '%s\t1800\t%s; %s\n' "$c" "${setup[$c]}" "$(benchthp $c)" > "$B/list"
 		boot $r on "thp-$c"
 	done
