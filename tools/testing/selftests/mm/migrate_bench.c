@@ -299,7 +299,6 @@ int main(int argc, char **argv)
 	unsigned int passes = 8, mb = 32;
 	enum migrate_buf_kind kind;
 	struct bench s = { 0 };
-	unsigned long i;
 	int opt, phases = 0, scaling = 0, cpu = -1, ret = 0;
 	cpu_set_t set;
 	char *list, *tok;
@@ -371,13 +370,11 @@ int main(int argc, char **argv)
 	}
 	s.nr_pages = s.b.size / s.page_size;
 	s.nr_folios = s.b.size / s.b.folio_size;
-	s.addr = calloc(s.nr_folios, sizeof(void *));
+	s.addr = migrate_addrs(s.b.buf, s.nr_folios, s.b.folio_size);
 	s.nodes = calloc(s.nr_folios, sizeof(int));
 	s.status = calloc(s.nr_pages, sizeof(int));
 	if (!s.addr || !s.nodes || !s.status)
 		return 2;
-	for (i = 0; i < s.nr_folios; i++)
-		s.addr[i] = s.b.buf + i * s.b.folio_size;
 	migrate_fill((uint64_t *)s.b.buf, s.b.size, 0);
 	move_pass(&s, s.node[0], s.nr_folios, NULL, NULL);
 

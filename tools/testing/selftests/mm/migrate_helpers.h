@@ -203,17 +203,40 @@ static inline long move_all(void **addr, unsigned long nr, int node, int *status
 	return left;
 }
 
+/* The addresses of @nr pieces of @step bytes from @buf, for move_pages(2); free() it. */
+static inline void **migrate_addrs(char *buf, unsigned long nr, size_t step)
+{
+	void **addr = calloc(nr, sizeof(void *));
+	unsigned long i;
+
+	for (i = 0; addr && i < nr; i++)
+		addr[i] = buf + i * step;
+	return addr;
+}
+
+/* The core's migration copy offload counters in /proc/vmstat. */
+struct offload_vmstat {
+	unsigned long batches, copied, fallback, skip_reason, skip_small;
+};
+
+static inline void read_offload_vmstat(struct offload_vmstat *c)
+{
+	c->batches = read_vmstat("pgmigrate_offload_batches");
+	c->copied = read_vmstat("pgmigrate_offload_copied");
+	c->fallback = read_vmstat("pgmigrate_offload_fallback");
+	c->skip_reason = read_vmstat("pgmigrate_offload_skip_reason");
+	c->skip_small = read_vmstat("pgmigrate_offload_skip_small");
+}
+
 /* How many of the @nr_pages base pages at @buf are not on @node. */
 static inline unsigned long pages_not_on(char *buf, unsigned long nr_pages, int node,
 					 size_t page_size, int *status)
 {
-	void **addr = calloc(nr_pages, sizeof(void *));
+	void **addr = migrate_addrs(buf, nr_pages, page_size);
 	unsigned long i, bad = 0;
 
 	if (!addr)
 		return nr_pages;
-	for (i = 0; i < nr_pages; i++)
-		addr[i] = buf + i * page_size;
 	if (move_pages_raw(nr_pages, addr, NULL, status, 0) < 0)
 		bad = nr_pages;
 	else
@@ -232,18 +255,16 @@ static inline unsigned long pages_not_on(char *buf, unsigned long nr_pages, int 
 static inline void migrate_forever(const int *node, size_t size)
 {
 	size_t page_size = getpagesize();
-	unsigned long nr = size / page_size, i;
+	unsigned long nr = size / page_size;
 	char *buf = mmap(NULL, size, PROT_READ | PROT_WRITE,
 			 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	void **addr = calloc(nr, sizeof(void *));
+	void **addr = buf == MAP_FAILED ? NULL : migrate_addrs(buf, nr, page_size);
 	int *st = calloc(nr, sizeof(int));
 	unsigned int pass;
 
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
-	if (buf == MAP_FAILED || !addr || !st)
+	if (!addr || !st)
 		_exit(2);
-	for (i = 0; i < nr; i++)
-		addr[i] = buf + i * page_size;
 	for (pass = 1; ; pass++) {
 		migrate_fill((uint64_t *)buf, size, pass);
 		if (move_all(addr, nr, node[pass & 1], st))

@@ -52,14 +52,11 @@ static void bounce(struct __test_metadata *_metadata, const int *node,
 	unsigned long nr_pages = size / page_size;
 	unsigned long nr_folios = size / folio_size;
 	int *status = calloc(nr_pages, sizeof(int));
-	void **addr = calloc(nr_folios, sizeof(void *));
+	void **addr = migrate_addrs(buf, nr_folios, folio_size);
 	unsigned int pass;
-	unsigned long i;
 
 	ASSERT_NE(status, NULL);
 	ASSERT_NE(addr, NULL);
-	for (i = 0; i < nr_folios; i++)
-		addr[i] = buf + i * folio_size;
 
 	/* Start from a known node. */
 	migrate_fill((uint64_t *)buf, size, 0);

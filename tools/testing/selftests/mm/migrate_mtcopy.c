@@ -108,19 +108,6 @@ enum expect {
 	ALL_FALLBACK,	/* fault injection on every folio: the CPU copied them all */
 };
 
-struct counts {
-	unsigned long batches, copied, fallback, skip_reason, skip_small;
-};
-
-static void snap(struct counts *c)
-{
-	c->batches = read_vmstat("pgmigrate_offload_batches");
-	c->copied = read_vmstat("pgmigrate_offload_copied");
-	c->fallback = read_vmstat("pgmigrate_offload_fallback");
-	c->skip_reason = read_vmstat("pgmigrate_offload_skip_reason");
-	c->skip_small = read_vmstat("pgmigrate_offload_skip_small");
-}
-
 /*
  * Bounce a buffer of @kind between the nodes; after every move check the
  * placement, every byte, and that the counters show @expect.
@@ -129,7 +116,7 @@ static void bounce_kind(struct __test_metadata *_metadata, const int *node,
 			size_t page_size, enum migrate_buf_kind kind, size_t size,
 			enum expect expect)
 {
-	unsigned long nr_pages = size / page_size, nr_folios, i;
+	unsigned long nr_pages = size / page_size, nr_folios;
 	struct migrate_buf b;
 	unsigned int pass;
 	int *status;
@@ -139,23 +126,21 @@ static void bounce_kind(struct __test_metadata *_metadata, const int *node,
 		return;
 	nr_folios = size / b.folio_size;
 	status = calloc(nr_pages, sizeof(int));
-	addr = calloc(nr_folios, sizeof(void *));
+	addr = migrate_addrs(b.buf, nr_folios, b.folio_size);
 	ASSERT_NE(status, NULL);
 	ASSERT_NE(addr, NULL);
-	for (i = 0; i < nr_folios; i++)
-		addr[i] = b.buf + i * b.folio_size;
 	ASSERT_EQ(move_all(addr, nr_folios, node[0], status), 0);
 
 	for (pass = 1; pass <= NR_PASSES; pass++) {
 		unsigned long batches, copied, fallback, skipped;
 		int to = node[pass & 1];
-		struct counts c0, c1;
+		struct offload_vmstat c0, c1;
 		long bad;
 
 		migrate_fill((uint64_t *)b.buf, size, pass);
-		snap(&c0);
+		read_offload_vmstat(&c0);
 		ASSERT_EQ(move_all(addr, nr_folios, to, status), 0);
-		snap(&c1);
+		read_offload_vmstat(&c1);
 		ASSERT_EQ(pages_not_on(b.buf, nr_pages, to, page_size, status), 0);
 		bad = migrate_verify((uint64_t *)b.buf, size, pass);
 		ASSERT_EQ(bad, -1)
@@ -352,11 +337,9 @@ static void scale_kind(struct __test_metadata *_metadata, const int *node,
 		return;
 	nr_folios = size / b.folio_size;
 	status = calloc(nr_pages, sizeof(int));
-	addr = calloc(nr_folios, sizeof(void *));
+	addr = migrate_addrs(b.buf, nr_folios, b.folio_size);
 	ASSERT_NE(status, NULL);
 	ASSERT_NE(addr, NULL);
-	for (i = 0; i < nr_folios; i++)
-		addr[i] = b.buf + i * b.folio_size;
 	/* Place the buffer: one real move to the second node, then back. */
 	ASSERT_EQ(move_all(addr, nr_folios, node[1], status), 0);
 	ASSERT_EQ(move_all(addr, nr_folios, node[0], status), 0);
@@ -589,11 +572,9 @@ static void demote_child(struct demote_result *r, int nid, unsigned long lower, 
 	r->step = 5;
 	r->pages = size / page_size;
 	status = calloc(r->pages, sizeof(int));
-	addr = calloc(r->pages, sizeof(void *));
+	addr = migrate_addrs(mem, r->pages, page_size);
 	if (!status || !addr)
 		_exit(1);
-	for (i = 0; i < r->pages; i++)
-		addr[i] = mem + i * page_size;
 	/* No target nodes: move_pages(2) only says where each page is. */
 	if (move_pages_raw(r->pages, addr, NULL, status, 0))
 		_exit(1);
@@ -621,7 +602,7 @@ TEST_F(mtcopy, demotion)
 	char demotion[16] = "", balancing[16] = "";
 	struct demote_result *r;
 	size_t free, size;
-	struct counts c0, c1;
+	struct offload_vmstat c0, c1;
 	int status;
 	pid_t pid;
 
@@ -644,14 +625,14 @@ TEST_F(mtcopy, demotion)
 	/* NUMA balancing would move demoted pages back while the child reads them. */
 	if (!read_text(NUMA_BALANCING, balancing, sizeof(balancing)))
 		write_string(NUMA_BALANCING, "0");
-	snap(&c0);
+	read_offload_vmstat(&c0);
 	demoted = read_vmstat("pgdemote_kswapd") + read_vmstat("pgdemote_direct");
 	pid = fork();
 	ASSERT_GE(pid, 0);
 	if (!pid)
 		demote_child(r, self->node[0], lower, size);
 	ASSERT_EQ(waitpid(pid, &status, 0), pid);
-	snap(&c1);
+	read_offload_vmstat(&c1);
 	demoted = read_vmstat("pgdemote_kswapd") + read_vmstat("pgdemote_direct") - demoted;
 	write_string(DEMOTION, demotion);
 	if (balancing[0])

@@ -111,7 +111,7 @@ FIXTURE_TEARDOWN(migrate_offload)
 struct counts {
 	long long calls, offered, copied, bytes;
 	unsigned long migrated, thp;
-	unsigned long batches, vm_copied, fallback, skip_reason, skip_small;
+	struct offload_vmstat vm;
 };
 
 static void snap(struct counts *c)
@@ -122,11 +122,7 @@ static void snap(struct counts *c)
 	c->bytes = tmo("bytes_copied");
 	c->migrated = read_vmstat("pgmigrate_success");
 	c->thp = read_vmstat("thp_migration_success");
-	c->batches = read_vmstat("pgmigrate_offload_batches");
-	c->vm_copied = read_vmstat("pgmigrate_offload_copied");
-	c->fallback = read_vmstat("pgmigrate_offload_fallback");
-	c->skip_reason = read_vmstat("pgmigrate_offload_skip_reason");
-	c->skip_small = read_vmstat("pgmigrate_offload_skip_small");
+	read_offload_vmstat(&c->vm);
 }
 
 /* Set by tests that inject failures: the core then copies fewer than the migrator. */
@@ -141,15 +137,13 @@ static void bounce(struct __test_metadata *_metadata, const int *node, size_t pa
 		   char *buf, size_t size, size_t folio_size,
 		   int min_copied_pct, int max_copied_pct)
 {
-	unsigned long nr_pages = size / page_size, nr_folios = size / folio_size, i;
+	unsigned long nr_pages = size / page_size, nr_folios = size / folio_size;
 	int *status = calloc(nr_pages, sizeof(int));
-	void **addr = calloc(nr_folios, sizeof(void *));
+	void **addr = migrate_addrs(buf, nr_folios, folio_size);
 	unsigned int pass;
 
 	ASSERT_NE(status, NULL);
 	ASSERT_NE(addr, NULL);
-	for (i = 0; i < nr_folios; i++)
-		addr[i] = buf + i * folio_size;
 	migrate_fill((uint64_t *)buf, size, 0);
 	ASSERT_EQ(move_all(addr, nr_folios, node[0], status), 0);
 
@@ -175,8 +169,8 @@ static void bounce(struct __test_metadata *_metadata, const int *node, size_t pa
 		TH_LOG("pass %u: migrator copied %lld bytes in %lld calls",
 		       pass, b.bytes - a.bytes, b.calls - a.calls);
 		TH_LOG("pass %u: core: %lu batches, %lu copied, %lu fallback",
-		       pass, b.batches - a.batches, b.vm_copied - a.vm_copied,
-		       b.fallback - a.fallback);
+		       pass, b.vm.batches - a.vm.batches, b.vm.copied - a.vm.copied,
+		       b.vm.fallback - a.vm.fallback);
 		ASSERT_GE(b.migrated - a.migrated, nr_pages);
 		if (folio_size > page_size)
 			ASSERT_GE(b.thp - a.thp, nr_folios);
@@ -188,12 +182,12 @@ static void bounce(struct __test_metadata *_metadata, const int *node, size_t pa
 			ASSERT_GE(b.bytes - a.bytes, (long long)size);
 
 		/* The core's counters tell the same story as the migrator. */
-		ASSERT_EQ(b.batches - a.batches, b.calls - a.calls);
-		ASSERT_EQ((b.vm_copied - a.vm_copied) + (b.fallback - a.fallback),
+		ASSERT_EQ(b.vm.batches - a.vm.batches, b.calls - a.calls);
+		ASSERT_EQ((b.vm.copied - a.vm.copied) + (b.vm.fallback - a.vm.fallback),
 			  b.offered - a.offered);
 		/* With fault injection the core copied fewer than the migrator. */
-		ASSERT_LE(b.vm_copied - a.vm_copied, copied);
-		ASSERT_EQ(b.vm_copied - a.vm_copied < copied, injecting);
+		ASSERT_LE(b.vm.copied - a.vm.copied, copied);
+		ASSERT_EQ(b.vm.copied - a.vm.copied < copied, injecting);
 	}
 	free(addr);
 	free(status);
@@ -257,7 +251,7 @@ TEST_F(migrate_offload, threshold_keeps_small_batches_on_cpu)
 		    MIGRATE_BUF_ANON_4K, 4UL << 20, 0, 0);
 	snap(&b);
 	ASSERT_EQ(b.calls, a.calls);
-	ASSERT_GE(b.skip_small - a.skip_small, NR_PASSES * (4UL << 20) / self->page_size);
+	ASSERT_GE(b.vm.skip_small - a.vm.skip_small, NR_PASSES * (4UL << 20) / self->page_size);
 }
 
 /* A reason the admin did not allow never reaches the migrator. */
@@ -271,7 +265,7 @@ TEST_F(migrate_offload, reason_disabled)
 		    MIGRATE_BUF_ANON_4K, 4UL << 20, 0, 0);
 	snap(&b);
 	ASSERT_EQ(b.calls, a.calls);
-	ASSERT_GE(b.skip_reason - a.skip_reason, NR_PASSES * (4UL << 20) / self->page_size);
+	ASSERT_GE(b.vm.skip_reason - a.vm.skip_reason, NR_PASSES * (4UL << 20) / self->page_size);
 }
 
 /*
