@@ -17,6 +17,10 @@ MEM_PER_NODE=${GUEST_NODE_MB:-1024}
 SLOW_MB=${GUEST_SLOW_MB:-1024}
 TIMEOUT=${GUEST_TIMEOUT:-2400}
 half=$((SMP / 2))
+# One vCPU (GUEST_CPUS=1, make bench's baseline boots): node 1 is memory
+# only too, and node 0's CPU is the initiator of every node.
+initiators="0 1"
+[ "$SMP" = 1 ] && initiators=0
 
 # KVM is used only if a quick probe shows it really boots a guest; the
 # answer is cached (delete $BUILD/kvm-probe to probe again).
@@ -52,12 +56,14 @@ prealloc=
 numa=
 for n in 0 1; do
 	first=$((n * half)); last=$((n * half + half - 1))
+	cpus=",cpus=$first-$last" init=$n
+	[ "$SMP" = 1 ] && { cpus=; [ $n = 0 ] && cpus=,cpus=0; init=0; }
 	numa="$numa -object memory-backend-ram,id=mem$n,size=${MEM_PER_NODE}M$prealloc"
-	numa="$numa -numa node,nodeid=$n,memdev=mem$n,cpus=$first-$last,initiator=$n"
+	numa="$numa -numa node,nodeid=$n,memdev=mem$n$cpus,initiator=$init"
 done
 numa="$numa -object memory-backend-ram,id=mem2,size=${SLOW_MB}M$prealloc"
 numa="$numa -numa node,nodeid=2,memdev=mem2,initiator=0"
-for i in 0 1; do
+for i in $initiators; do
 	for t in 0 1 2; do
 		if [ "$t" = 2 ]; then lat=300; bw=3G
 		elif [ "$t" = "$i" ]; then lat=100; bw=10G
@@ -77,7 +83,7 @@ serial2=
 say "booting the $flavour kernel: QEMU $ACCEL, $SMP vCPUs, nodes 0-1 ${MEM_PER_NODE} MB each with CPUs, node 2 ${SLOW_MB} MB memory-only (lower tier) (log: $A/console.log)"
 start=$(date +%s)
 timeout --foreground -k 10 "$TIMEOUT" qemu-system-x86_64 $accel_opts -machine q35,hmat=on \
-	-smp "$SMP,sockets=2,cores=$half,threads=1" -m $((2 * MEM_PER_NODE + SLOW_MB)) $numa \
+	-smp "$SMP,sockets=$(( SMP > 1 ? 2 : 1 )),cores=$(( half ? half : 1 )),threads=1" -m $((2 * MEM_PER_NODE + SLOW_MB)) $numa \
 	-nographic -no-reboot -nodefaults -serial stdio $serial2 \
 	-kernel "$A/bzImage" -initrd "$A/initramfs.cpio.gz" \
 	-append "console=ttyS0 $quiet harness=$mode panic=-1 oops=panic transparent_hugepage=madvise $GUEST_CMDLINE" \
