@@ -69,7 +69,9 @@ boot() {	# boot ROUND KERNEL NAME: run $B/list in a fresh guest of $GUEST_CPUS v
 #   every other CPU (lru_cache_disable()), and how fast an idle vCPU wakes
 #   depends on the host's scheduler: a 1-page call took 23 us in some 2-vCPU
 #   boots and 86 us in others, for either kernel.  With one vCPU the same
-#   call takes 22 us in every boot, so a 1% difference can be seen.  The
+#   call takes 22 us in every boot; what is left is a few per cent between
+#   boots (of either kernel), so each kernel boots twice per round, in the
+#   order off, on, on, off (on, off, off, on in even rounds).  The
 #   series' kernel runs no migrator and mtcopy loaded at 1 and 2 threads,
 #   interleaved by batch size, for the 4 KB sizes under the threshold.
 # - Everything else with 2 vCPUs, one per node: 4 KB pages with every
@@ -80,7 +82,6 @@ boot() {	# boot ROUND KERNEL NAME: run $B/list in a fresh guest of $GUEST_CPUS v
 #   aligned pages can run many times slower depending on each vCPU's
 #   software TLB, see bench_report.py; a boot of its own keeps one
 #   configuration from setting up the next one's TLB).
-# The option-off kernel boots first in odd rounds and second in even ones.
 SMALL4K="1 4 16 32"
 n=${#configs[@]}
 for ((r = 1; r <= ROUNDS; r++)); do
@@ -92,7 +93,11 @@ for ((r = 1; r <= ROUNDS; r++)); do
 	for ((i = 0; i < 3; i++)); do border+=("${base[$(( (i + r) % 3 ))]}"); done
 	for ((i = 2; i >= 0; i--)); do border+=("${border[$i]}"); done
 
-	for kernel in $( (( r % 2 )) && echo "off on" || echo "on off"); do
+	seq1="off on on off"
+	(( r % 2 )) || seq1="on off off on"
+	i=0
+	for kernel in $seq1; do
+		i=$((i + 1))
 		: > "$B/list"
 		for b in $SIZES4K; do
 			if [ $kernel = off ] || ! [[ " $SMALL4K " =~ " $b " ]]; then
@@ -104,7 +109,7 @@ for ((r = 1; r <= ROUNDS; r++)); do
 			done
 		done
 		printf 'none\t1800\t%s\n' "$(benchthp none)" >> "$B/list"
-		GUEST_CPUS=1 boot $r $kernel 1cpu
+		GUEST_CPUS=1 boot $r $kernel 1cpu-$i
 	done
 
 	: > "$B/list"

@@ -51,6 +51,7 @@ def parse(directory):
                 elif cfg and line.startswith("migrate_bench "):
                     r = kv(line)
                     r["round"] = cfg["round"]
+                    r["boot"] = os.path.basename(path)
                     key = (cfg["kernel"], cfg["migrator"], r["page"], int(r["batch"]))
                     runs.setdefault(key, []).append(r)
                 elif line.startswith("copy_scaling "):
@@ -74,11 +75,11 @@ def gbps(runs, key):
 
 
 def paired(runs, mig, page, batch, kernel="on"):
-    """Median over the rounds of mig's mean over none's mean in the same boot."""
+    """Median over the boots of mig's mean over none's mean in the same boot."""
     ratios = []
-    for r in sorted({x["round"] for x in runs.get((kernel, "none", page, batch), [])}):
-        a = [float(x["gbps_med"]) for x in runs.get((kernel, mig, page, batch), []) if x["round"] == r]
-        z = [float(x["gbps_med"]) for x in runs.get((kernel, "none", page, batch), []) if x["round"] == r]
+    for r in sorted({x["boot"] for x in runs.get((kernel, "none", page, batch), [])}):
+        a = [float(x["gbps_med"]) for x in runs.get((kernel, mig, page, batch), []) if x["boot"] == r]
+        z = [float(x["gbps_med"]) for x in runs.get((kernel, "none", page, batch), []) if x["boot"] == r]
         if a and z:
             ratios.append(statistics.mean(a) / statistics.mean(z))
     return med(ratios)
@@ -285,7 +286,7 @@ def main():
             break
     w("## The threshold")
     w("")
-    w("Throughput against no migrator in the same boot (median over the rounds), 4 KB pages:")
+    w("Throughput against no migrator in the same boot (median over the boots), 4 KB pages:")
     w("")
     w("| batch (folios) | KB | mtcopy 1 thread | mtcopy 2 threads | mtcopy 2 threads, `min_batch_bytes=0` |")
     w("|---:|---:|---:|---:|---:|")

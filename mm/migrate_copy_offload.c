@@ -388,6 +388,31 @@ static void migrate_offload_run(struct migrator *m, struct migrate_offload_state
 	trace_migrate_offload_batch(reason, n, b.bytes, st->nr_copied, start, ret);
 }
 
+/*
+ * Is the whole batch, eligible folios or not, under min_batch_bytes?  Most
+ * batches of 4 KB pages are, and this is all they pay for a registered
+ * migrator: no SRCU, no per-folio checks, and the walk stops as soon as the
+ * sizes reach the threshold.  Counts the batch's folios as skipped if so.
+ */
+static bool migrate_offload_batch_too_small(struct list_head *src_folios)
+{
+	unsigned long min_bytes = READ_ONCE(migrate_offload_min_batch_bytes);
+	unsigned int n = 0;
+	size_t bytes = 0;
+	struct folio *src;
+
+	if (!min_bytes)
+		return false;
+	list_for_each_entry(src, src_folios, lru) {
+		bytes += folio_size(src);
+		n++;
+		if (migrate_offload_batch_big_enough(bytes, min_bytes))
+			return false;
+	}
+	count_vm_events(PGMIGRATE_OFFLOAD_SKIP_SMALL, n);
+	return true;
+}
+
 /* The out-of-line part of migrate_offload_copy_folios(). */
 void __migrate_offload_copy_folios(struct migrate_offload_state *st,
 				   struct list_head *src_folios,
@@ -397,6 +422,8 @@ void __migrate_offload_copy_folios(struct migrate_offload_state *st,
 	int idx;
 
 	if (st->buf || list_empty(src_folios))
+		return;
+	if (migrate_offload_batch_too_small(src_folios))
 		return;
 
 	idx = srcu_read_lock(&migrate_offload_srcu);

@@ -590,6 +590,13 @@ static void test_policy_and_counters(struct kunit *test)
 	KUNIT_EXPECT_NULL(test, st.buf);
 	KUNIT_EXPECT_GE(test, vm_event(PGMIGRATE_OFFLOAD_SKIP_SMALL) - small, 3UL);
 
+	/* The size is checked first: a small batch's reason does not matter. */
+	small = vm_event(PGMIGRATE_OFFLOAD_SKIP_SMALL);
+	migrate_offload_copy_folios(&st, &fb.src, &fb.dst, MR_MEMORY_FAILURE);
+	KUNIT_EXPECT_EQ(test, f->calls, 0);
+	KUNIT_EXPECT_NULL(test, st.buf);
+	KUNIT_EXPECT_GE(test, vm_event(PGMIGRATE_OFFLOAD_SKIP_SMALL) - small, 3UL);
+
 	/* At the threshold: offered, copied, counted. */
 	WRITE_ONCE(migrate_offload_min_batch_bytes, 3 * PAGE_SIZE);
 	batches = vm_event(PGMIGRATE_OFFLOAD_BATCHES);
