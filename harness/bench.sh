@@ -71,9 +71,10 @@ boot() {	# boot ROUND KERNEL NAME: run $B/list in a fresh guest of $GUEST_CPUS v
 #   boots and 86 us in others, for either kernel.  With one vCPU the same
 #   call takes 22 us in every boot; what is left is a few per cent between
 #   boots (of either kernel), so each kernel boots twice per round, in the
-#   order off, on, on, off (on, off, off, on in even rounds).  The
-#   series' kernel runs no migrator and mtcopy loaded at 1 and 2 threads,
-#   interleaved by batch size, for the 4 KB sizes under the threshold.
+#   order off, on, on, off (on, off, off, on in even rounds).  Both kernels
+#   run the same "base" runs first; then the series' kernel runs no
+#   migrator and mtcopy loaded at 1 and 2 threads, interleaved by batch
+#   size, for the 4 KB sizes under the threshold.
 # - Everything else with 2 vCPUs, one per node: 4 KB pages with every
 #   configuration in the same boot, batch size by batch size, each twice, in
 #   an order that rotates between rounds and reverses for the second time,
@@ -98,17 +99,20 @@ for ((r = 1; r <= ROUNDS; r++)); do
 	i=0
 	for kernel in $seq1; do
 		i=$((i + 1))
+		# "base": the same runs on both kernels, first in the boot,
+		# before any module was loaded (loading and unloading one
+		# changes the emulator's state for the rest of the boot).
 		: > "$B/list"
 		for b in $SIZES4K; do
-			if [ $kernel = off ] || ! [[ " $SMALL4K " =~ " $b " ]]; then
-				printf 'none\t1800\t%s\n' "$(bench4k none $b)" "$(bench4k none $b)" >> "$B/list"
-				continue
-			fi
+			printf 'base\t1800\t%s\n' "$(bench4k base $b)" "$(bench4k base $b)" >> "$B/list"
+		done
+		printf 'base\t1800\t%s\n' "$(benchthp base)" >> "$B/list"
+		for b in $SMALL4K; do
+			[ $kernel = on ] || break
 			for c in "${border[@]}"; do
 				printf '%s\t1800\t%s; %s\n' "$c" "${setup[$c]}" "$(bench4k $c $b)" >> "$B/list"
 			done
 		done
-		printf 'none\t1800\t%s\n' "$(benchthp none)" >> "$B/list"
 		GUEST_CPUS=1 boot $r $kernel 1cpu-$i
 	done
 
