@@ -46,7 +46,7 @@ unsigned long migrate_offload_active_reasons(void);
 
 int migrate_offload_parse_reasons(const char *buf, size_t count, unsigned long *mask);
 ssize_t migrate_offload_format_reasons(unsigned long mask, char *buf);
-int migrate_offload_parse_min_batch(const char *buf, unsigned long *val);
+int migrate_offload_parse_min_batch(const char *buf, size_t count, unsigned long *val);
 
 #if IS_ENABLED(CONFIG_FAIL_MIGRATE_OFFLOAD)
 bool migrate_offload_should_fail(struct folio *src);

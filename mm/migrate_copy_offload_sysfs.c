@@ -126,16 +126,21 @@ ssize_t migrate_offload_format_reasons(unsigned long mask, char *buf)
 /**
  * migrate_offload_parse_min_batch - parse a write to "min_batch_bytes"
  * @buf: the text written: a number of bytes (decimal, or 0x hex)
+ * @count: its length in bytes
  * @val: the parsed value; changed only on success
  *
- * Return: 0, -EINVAL for anything but a number, or -ERANGE for a number
- * above 1 GiB (no batch is larger).
+ * Return: 0, -EINVAL for anything but a number (a NUL byte within @count
+ * included), or -ERANGE for a number above 1 GiB (no batch is larger).
  */
-int migrate_offload_parse_min_batch(const char *buf, unsigned long *val)
+int migrate_offload_parse_min_batch(const char *buf, size_t count, unsigned long *val)
 {
 	unsigned long v;
-	int ret = kstrtoul(buf, 0, &v);
+	int ret;
 
+	/* kstrtoul() would stop at a NUL and take "7\0junk" for 7. */
+	if (strnlen(buf, count) != count)
+		return -EINVAL;
+	ret = kstrtoul(buf, 0, &v);
 	if (ret)
 		return ret;
 	if (v > MIGRATE_OFFLOAD_MAX_MIN_BATCH_BYTES)
@@ -179,7 +184,7 @@ static ssize_t min_batch_bytes_store(struct kobject *kobj, struct kobj_attribute
 				     const char *buf, size_t count)
 {
 	unsigned long val;
-	int ret = migrate_offload_parse_min_batch(buf, &val);
+	int ret = migrate_offload_parse_min_batch(buf, count, &val);
 
 	if (ret)
 		return ret;

@@ -177,18 +177,24 @@ static void test_parse_min_batch(struct kunit *test)
 		{ "", -EINVAL, 0 }, { "abc", -EINVAL, 0 }, { "12abc", -EINVAL, 0 },
 		{ " 12", -EINVAL, 0 }, { "1 2", -EINVAL, 0 }, { "\x01", -EINVAL, 0 },
 	};
+	/* sysfs hands over all the bytes written, NULs included. */
+	static const char nul[] = "7\0\x05junk";
+	unsigned long val = SENTINEL;
 	int i;
 
 	for (i = 0; i < ARRAY_SIZE(cases); i++) {
-		unsigned long val = SENTINEL;
-
-		KUNIT_EXPECT_EQ_MSG(test, migrate_offload_parse_min_batch(cases[i].s, &val),
+		val = SENTINEL;
+		KUNIT_EXPECT_EQ_MSG(test, migrate_offload_parse_min_batch(cases[i].s,
+									  strlen(cases[i].s), &val),
 				    cases[i].ret, "case %d", i);
 		if (cases[i].ret)
 			KUNIT_EXPECT_EQ(test, val, SENTINEL);
 		else
 			KUNIT_EXPECT_EQ(test, val, cases[i].val);
 	}
+	val = SENTINEL;
+	KUNIT_EXPECT_EQ(test, migrate_offload_parse_min_batch(nul, sizeof(nul) - 1, &val), -EINVAL);
+	KUNIT_EXPECT_EQ(test, val, SENTINEL);
 }
 
 static struct kunit_case migrate_offload_policy_cases[] = {
