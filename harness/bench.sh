@@ -107,12 +107,14 @@ for ((r = 1; r <= ROUNDS; r++)); do
 			printf 'base\t1800\t%s\n' "$(bench4k base $b)" "$(bench4k base $b)" >> "$B/list"
 		done
 		printf 'base\t1800\t%s\n' "$(benchthp base)" >> "$B/list"
-		for b in $SMALL4K; do
-			[ $kernel = on ] || break
-			for c in "${border[@]}"; do
-				printf '%s\t1800\t%s; %s\n' "$c" "${setup[$c]}" "$(bench4k $c $b)" >> "$B/list"
+		if [ $kernel = on ]; then
+			for b in $SMALL4K; do
+				for c in "${border[@]}"; do
+					printf '%s\t1800\t%s; %s\n' "$c" "${setup[$c]}" \
+						"$(bench4k $c $b)" >> "$B/list"
+				done
 			done
-		done
+		fi
 		GUEST_CPUS=1 boot $r $kernel 1cpu-$i
 	done
 

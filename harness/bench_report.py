@@ -22,7 +22,6 @@ import subprocess
 import sys
 
 MIGRATORS = {
-    "base": "no migrator, before any module",
     "none": "no migrator",
     "mt1": "mtcopy, 1 thread",
     "mt2": "mtcopy, 2 threads",
@@ -233,7 +232,7 @@ def main():
             for b in batches["thp"]:
                 vals = [f"{x['gbps_med']} ({float(x['p50_us']) / 1000:.1f} / {float(x['p90_us']) / 1000:.1f}, "
                         f"{x.get('slow_pct', '?')}%)" for x in runs.get((kern, mig, "thp", b), [])]
-                label = {"off1": "option off, 1 vCPU", "on1": "no migrator, 1 vCPU"}.get(kern, MIGRATORS[mig])
+                label = {"off1": "option off, 1 vCPU", "on1": "no migrator, 1 vCPU"}.get(kern) or MIGRATORS[mig]
                 w(f"| {label} | {b} | {'; '.join(vals)} |")
         w("")
 

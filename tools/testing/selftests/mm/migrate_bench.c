@@ -95,11 +95,15 @@ static int cmp_double(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+/* Index of the @p-th percentile in @n sorted values (nearest rank). */
+static size_t pct_index(size_t n, double p)
+{
+	return (size_t)(p / 100.0 * (n - 1) + 0.5);
+}
+
 static double pct(const uint64_t *sorted, size_t n, double p)
 {
-	size_t i = (size_t)(p / 100.0 * (n - 1) + 0.5);
-
-	return sorted[i] / 1000.0;
+	return sorted[pct_index(n, p)] / 1000.0;
 }
 
 struct bench {
@@ -201,12 +205,12 @@ static int run(struct bench *s, const char *page, unsigned long batch,
 	       unsigned int passes, int phases)
 {
 	unsigned long calls = (s->nr_folios + batch - 1) / batch;
-	uint64_t *lat = calloc((size_t)calls * passes, sizeof(uint64_t));
+	size_t n = (size_t)calls * passes, slow;
+	uint64_t *lat = calloc(n, sizeof(uint64_t));
 	uint64_t *first = calloc(passes, sizeof(uint64_t));
-	double *rate = calloc((size_t)calls * passes, sizeof(double));
+	double *rate = calloc(n, sizeof(double));
 	uint64_t total = 0;
 	unsigned int pass;
-	size_t slow;
 	int to, fd;
 
 	if (!lat || !first || !rate)
@@ -220,22 +224,23 @@ static int run(struct bench *s, const char *page, unsigned long batch,
 		if (check_pass(s, to, pass))
 			return 1;
 	}
-	qsort(lat, (size_t)calls * passes, sizeof(*lat), cmp_u64);
+	qsort(lat, n, sizeof(*lat), cmp_u64);
 	qsort(first, passes, sizeof(*first), cmp_u64);
-	qsort(rate, (size_t)calls * passes, sizeof(*rate), cmp_double);
-	for (slow = 0; slow < (size_t)calls * passes; slow++)
-		if (rate[slow] * 4 >= rate[(size_t)calls * passes - 1])
+	qsort(rate, n, sizeof(*rate), cmp_double);
+	for (slow = 0; slow < n; slow++)
+		if (rate[slow] * 4 >= rate[n - 1])
 			break;
 	printf("migrate_bench page=%s batch=%lu folios=%lu passes=%u",
 	       page, batch, s->nr_folios, passes);
-	/* The rate of the call at p50_us when all calls are the same size. */
+	/*
+	 * rate[] is sorted the other way round from lat[]: this is the rate of
+	 * the call at p50_us when all calls are the same size.
+	 */
 	printf(" gbps=%.3f gbps_med=%.3f", (double)s->b.size * passes / total,
-	       rate[(size_t)calls * passes - 1 -
-		    (size_t)(((size_t)calls * passes - 1) / 2.0 + 0.5)]);
+	       rate[n - 1 - pct_index(n, 50)]);
 	printf(" p50_us=%.1f p90_us=%.1f p99_us=%.1f first_us=%.1f slow_pct=%.1f bad=0\n",
-	       pct(lat, calls * passes, 50), pct(lat, calls * passes, 90),
-	       pct(lat, calls * passes, 99), pct(first, passes, 50),
-	       100.0 * slow / ((size_t)calls * passes));
+	       pct(lat, n, 50), pct(lat, n, 90), pct(lat, n, 99), pct(first, passes, 50),
+	       100.0 * slow / n);
 	fflush(stdout);
 	free(lat);
 	free(first);
@@ -334,7 +339,8 @@ static double copy_2m_rate(char *dst, const char *src)
 /* 2 MB copies between buffers 2 MB and 2 MB + 4 KB apart. */
 static int copy_alias(void)
 {
-	const size_t sz = 2UL << 20, len = 3 * sz + 4096 + sz;
+	/* src, then the two destinations; one more 2 MB to align src. */
+	const size_t sz = 2UL << 20, span = 3 * sz + 4096, len = span + sz;
 	char *map = mmap(NULL, len, PROT_READ | PROT_WRITE,
 			 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0), *src;
 	double aliased, apart;
@@ -342,7 +348,7 @@ static int copy_alias(void)
 	if (map == MAP_FAILED)
 		return 2;
 	src = (char *)(((uintptr_t)map + sz - 1) & ~(uintptr_t)(sz - 1));
-	memset(src, 1, 2 * sz + 4096 + sz);
+	memset(src, 1, span);
 	aliased = copy_2m_rate(src + sz, src);
 	apart = copy_2m_rate(src + sz + 4096, src);
 	if (memcmp(src, src + sz + 4096, sz)) {
