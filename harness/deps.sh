@@ -4,9 +4,9 @@
 . "$(dirname "$0")/lib.sh"
 
 mkdir -p "$BUILD"
-PKGS="linux-source-6.12 qemu-system-x86 busybox-static gcc make flex bison bc
-libelf-dev libssl-dev cpio gzip xz-utils kmod patch git perl python3 ccache sparse
-libnuma-dev libc6-dev python3-sphinx python3-ply python3-git gnuplot-nox"
+# The one list of packages is harness/packages; EXTRA_PKGS adds to it.
+PKGS=$(sed 's/#.*//' "$REPO/harness/packages") ||
+	die "cannot read the package list"
 [ -n "$EXTRA_PKGS" ] && PKGS="$PKGS $EXTRA_PKGS"
 
 missing=

@@ -11,8 +11,7 @@ root=$A/initramfs
 rm -rf "$root" && mkdir -p "$root"/{bin,sbin,proc,sys,dev,tmp,tests,lib/modules} "$A/ksft/mm"
 
 # Headers for the selftests, from the tree being tested.
-make -C "$TREE" O="$O" -s headers_install INSTALL_HDR_PATH="$O/hdr" > "$A/headers.log" 2>&1 ||
-	die "headers_install failed; see $A/headers.log"
+install_headers "$O" "$A/headers.log"
 
 bins=$(awk '!/^#/ && NF >= 3 && $3 ~ /^\.\// { sub("^\\./", "", $3); print $3 }' \
 	"${HARNESS_SELFTESTS:-$REPO/harness/selftests.list}" | sort -u)

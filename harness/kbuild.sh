@@ -67,6 +67,8 @@ if [ -n "$bad" ] && [ -n "$KBUILD_LENIENT" ]; then
 fi
 [ -z "$bad" ] || die "config values that did not stick in $O/.config (unknown symbol or unmet dependency):$bad"
 
+install_headers "$O" "$O/headers.log"
+
 say "building $flavour kernel ($targets) in $O"
 start=$(date +%s)
 if ! kmake "$O" $targets > "$O/build.log" 2>&1; then

@@ -32,3 +32,13 @@ have_symbol() {
 	grep -rqs --include='Kconfig*' -E "^(menu)?config $1\$" "$TREE/mm" "$TREE/drivers/dma" \
 		"$TREE/lib" "$TREE/init"
 }
+
+# The uapi headers the selftests build against, from the tree being built.
+# kbuild.sh installs them before the (long) kernel build, so a missing tool
+# (rsync) fails in seconds; initramfs.sh again, for a build made without it.
+install_headers() {
+	local o=$1 log=$2
+	make -C "$TREE" O="$o" -s headers_install INSTALL_HDR_PATH="$o/hdr" > "$log" 2>&1 && return 0
+	tail -5 "$log" | sed 's/^/  /' >&2
+	die "make headers_install failed (above, and $log)"
+}

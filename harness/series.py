@@ -45,8 +45,8 @@ def die(msg):
     sys.exit(1)
 
 
-def run(args, cwd=WORK, inp=None, check=True):
-    r = subprocess.run(args, cwd=cwd, input=inp, capture_output=True, text=True)
+def run(args, cwd=WORK, inp=None, check=True, env=None):
+    r = subprocess.run(args, cwd=cwd, input=inp, capture_output=True, text=True, env=env)
     if check and r.returncode:
         die("%s failed: %s" % (" ".join(args), (r.stderr or r.stdout).strip()))
     return r.stdout
@@ -209,8 +209,10 @@ def cmd_write():
     csubj, _, cbody = cover.partition("\n\n")
     if os.path.exists(PATCH_OUT):
         shutil.rmtree(PATCH_OUT)
+    # The cover letter's From: is the committer: a new system has no git
+    # identity, so give it the same one as the commits.
     run(["git", "format-patch", "-q", "--cover-letter", "-o", PATCH_OUT, "--thread=shallow",
-         "base..series"])
+         "base..series"], env=env)
     cl = [f for f in os.listdir(PATCH_OUT) if f.startswith("0000-")][0]
     p = os.path.join(PATCH_OUT, cl)
     text = open(p).read()
