@@ -47,6 +47,7 @@ class Suite:
         self.passed = self.failed = self.skipped = 0
         self.notes = []
         self.secs = None
+        self.budget = None
 
     def add(self, ok, skip, what):
         if skip:
@@ -116,13 +117,49 @@ def kunit(console, out_path):
     return suites, ktap
 
 
+# A selftest's report of its own time (migrate_helpers.h).
+TEST_TIME = re.compile(r"^#\s*time: (\S+) took ([\d.]+) s of its (\d+) s budget")
+
+
+def test_times(lines):
+    """[(name, seconds, budget)] of every '# time:' line, in order."""
+    out = []
+    for l in lines or []:
+        m = TEST_TIME.match(l.strip())
+        if m:
+            out.append((m.group(1), float(m.group(2)), int(m.group(3))))
+    return out
+
+
+def time_report(suites, times):
+    """Lines naming the time each program and test used of its budget; a
+    test or program over half its budget is named in a warning (a warning,
+    not a failure: no test passes or fails with the machine's speed)."""
+    rows = [("program " + s.name, float(s.secs), s.budget) for s in suites
+            if s.kind == "selftest" and s.secs is not None and s.budget]
+    rows += [("test " + n, t, b) for n, t, b in times]
+    if not rows:
+        return []
+    worst = max(rows, key=lambda r: r[1] / r[2])
+    out = ["harness: time budgets: %d selftest programs and %d tests timed; the closest to "
+           "its budget: %s, %.1f s of %d s (%.0f%%)"
+           % (len(rows) - len(times), len(times), worst[0], worst[1], worst[2],
+              100 * worst[1] / worst[2])]
+    for n, t, b in rows:
+        if t > b / 2:
+            out.append("harness: warning: %s took %.1f s, more than half its %d s budget"
+                       % (n, t, b))
+    return out
+
+
 def selftests(lines, expected):
     suites, by_name = [], {}
     cur, plan, results, done = None, None, 0, False
     for l in lines or []:
-        m = re.match(r"^# harness-begin (\S+)", l)
+        m = re.match(r"^# harness-begin (\S+)(?: budget=(\d+))?", l)
         if m:
             cur = Suite("selftest", m.group(1))
+            cur.budget = int(m.group(2)) if m.group(2) else None
             plan, results = None, 0
             by_name[cur.name] = cur
             suites.append(cur)
@@ -224,8 +261,13 @@ def main():
             s.fail("did not run (not built in, or the kernel died first)")
             ks.append(s)
     all_suites += ks
-    st, done = selftests(read_lines(os.path.join(d, "selftests.tap")), exp_self)
+    tap = read_lines(os.path.join(d, "selftests.tap"))
+    st, done = selftests(tap, exp_self)
     all_suites += st
+    times = test_times(tap)
+    with open(os.path.join(d, "times.txt"), "w") as f:
+        for n, t, b in sorted(times, key=lambda r: -r[1] / r[2]):
+            f.write("%-48s %7.1f s of %4d s  %3.0f%%\n" % (n, t, b, 100 * t / b))
     if console and not any(l.startswith("harness: guest up") for l in console):
         guest.fail("the guest never reached its init (boot failure)")
     elif console and not done:
@@ -254,10 +296,14 @@ def main():
           % (d, d, d))
     for s in all_suites:
         extra = " (%ss)" % s.secs if s.secs else ""
+        if s.secs and s.budget:
+            extra = " (%ss of %ss)" % (s.secs, s.budget)
         print("  %-8s %-34s %3d passed, %d failed, %d skipped%s"
               % (s.kind, s.name, s.passed, s.failed, s.skipped, extra))
         for n in s.notes:
             print("           %s" % n)
+    for line in time_report(st, times):
+        print(line)
     p = sum(s.passed for s in all_suites)
     f = sum(s.failed for s in all_suites)
     k = sum(s.skipped for s in all_suites)

@@ -12,7 +12,14 @@ A=$(artdir "$flavour")
 [ -f "$A/bzImage" ] && [ -f "$A/initramfs.cpio.gz" ] || die "$flavour kernel or initramfs missing"
 command -v qemu-system-x86_64 >/dev/null || die "qemu-system-x86_64 is missing (package qemu-system-x86)"
 
-SMP=${GUEST_CPUS:-4}
+# The demo times migrators against each other: no more vCPUs than host
+# cores (one per node on a 2-core host), or vCPUs wait for each other.
+host_cpus=$(nproc)
+if [ "$mode" = demo ]; then
+	SMP=${GUEST_CPUS:-$(( host_cpus >= 2 ? 2 : 1 ))}
+else
+	SMP=${GUEST_CPUS:-4}
+fi
 MEM_PER_NODE=${GUEST_NODE_MB:-1024}
 SLOW_MB=${GUEST_SLOW_MB:-1024}
 TIMEOUT=${GUEST_TIMEOUT:-2400}
@@ -86,7 +93,7 @@ timeout --foreground -k 10 "$TIMEOUT" qemu-system-x86_64 $accel_opts -machine q3
 	-smp "$SMP,sockets=$(( SMP > 1 ? 2 : 1 )),cores=$(( half ? half : 1 )),threads=1" -m $((2 * MEM_PER_NODE + SLOW_MB)) $numa \
 	-nographic -no-reboot -nodefaults -serial stdio $serial2 \
 	-kernel "$A/bzImage" -initrd "$A/initramfs.cpio.gz" \
-	-append "console=ttyS0 $quiet harness=$mode panic=-1 oops=panic transparent_hugepage=madvise $GUEST_CMDLINE" \
+	-append "console=ttyS0 $quiet harness=$mode harness_host_cpus=$host_cpus panic=-1 oops=panic transparent_hugepage=madvise $GUEST_CMDLINE" \
 	</dev/null 2>&1 | sed -u 's/\r$//' | tee "$A/console.log" |
 	if [ "$mode" = demo ]; then cat; else grep --line-buffered '^harness: '; fi
 rc=${PIPESTATUS[0]}

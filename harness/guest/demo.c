@@ -1,13 +1,22 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * The harness demo: move a buffer between two NUMA nodes with move_pages(2),
- * check every byte, and show what the kernel's migration counters say.
+ * The harness demo: move buffers between two NUMA nodes with move_pages(2),
+ * check every byte, show what the kernel's migration counters say, and
+ * compare no migrator with the multi-threaded CPU migrator (migrate_mtcopy).
  *
  * For each kind of memory (4 KB anonymous pages, 2 MB THPs, shmem) the buffer
- * is filled with a pattern, moved node 0 -> node 1 -> node 0, and verified
- * after each move.  Counters that mention migration or offload in
- * /proc/vmstat are printed as deltas, so the demo shows new counters as the
- * series adds them.  Exit status: 0 when every byte was intact.
+ * is filled with a pattern and moved node 0 -> node 1 -> node 0: once with
+ * each migrator to warm up, then ROUNDS timed rounds, each round timing both
+ * migrators in an order that alternates from round to round.  Every byte is
+ * verified after every move.  Counters that mention migration or offload in
+ * /proc/vmstat are printed as deltas over each migrator's timed moves.
+ *
+ * The verdict compares the migrators round by round (the time of no
+ * migrator over the time of mtcopy in the same round) and says "faster" or
+ * "slower" only when every round agrees; otherwise it says that the rounds
+ * disagree.  It never hides a loss.
+ *
+ * Usage: demo [ROUNDS]   Exit status: 0 when every byte was intact.
  */
 #define _GNU_SOURCE
 #include <fcntl.h>
@@ -24,6 +33,13 @@
 #define MB		(1UL << 20)
 #define THP		(2 * MB)
 #define MAX_STATS	64
+#define MAX_ROUNDS	9
+#define MIGRATOR	"/sys/kernel/mm/migrate_offload/migrator"
+
+enum { NONE, MTCOPY, NR_CONFIGS };
+static const char * const config_name[NR_CONFIGS] = { "none", "mtcopy" };
+static int nr_configs = 1;	/* 2 when migrate_mtcopy loads */
+static int rounds = 3;
 
 struct stat_snap {
 	int n;
@@ -41,7 +57,6 @@ static void snap(struct stat_snap *s)
 	char key[64];
 	unsigned long v;
 	FILE *f = fopen("/proc/vmstat", "r");
-	int i;
 
 	s->n = 0;
 	if (!f)
@@ -53,31 +68,32 @@ static void snap(struct stat_snap *s)
 		s->val[s->n++] = v;
 	}
 	fclose(f);
-	/* The test migrator's counters, when it is loaded. */
-	for (i = 0; i < 2 && s->n < MAX_STATS; i++) {
-		static const char * const tmo[] = { "folios_copied", "bytes_copied" };
-		char path[128];
-
-		snprintf(path, sizeof(path), "/sys/kernel/debug/test_migrate_offload/%s", tmo[i]);
-		f = fopen(path, "r");
-		if (!f)
-			continue;
-		if (fscanf(f, "%lu", &v) == 1) {
-			snprintf(s->name[s->n], sizeof(s->name[0]), "test_migrate_offload/%s", tmo[i]);
-			s->val[s->n++] = v;
-		}
-		fclose(f);
-	}
 }
 
-static void print_delta(const struct stat_snap *a, const struct stat_snap *b)
+/* sum += b - a, for the counters both snapshots have. */
+static void add_delta(struct stat_snap *sum, const struct stat_snap *a,
+		      const struct stat_snap *b)
 {
 	int i;
 
-	printf("  counters that changed:\n");
-	for (i = 0; i < b->n && i < a->n; i++)
-		if (b->val[i] != a->val[i])
-			printf("    %-38s +%lu\n", b->name[i], b->val[i] - a->val[i]);
+	if (!sum->n) {
+		*sum = *b;
+		for (i = 0; i < sum->n; i++)
+			sum->val[i] = 0;
+	}
+	for (i = 0; i < sum->n && i < a->n && i < b->n; i++)
+		if (!strcmp(a->name[i], b->name[i]) && !strcmp(sum->name[i], b->name[i]))
+			sum->val[i] += b->val[i] - a->val[i];
+}
+
+static void print_counters(const char *config, int moves, const struct stat_snap *sum)
+{
+	int i;
+
+	printf("  counters that changed, %s (%d timed moves):\n", config, moves);
+	for (i = 0; i < sum->n; i++)
+		if (sum->val[i])
+			printf("    %-38s +%lu\n", sum->name[i], sum->val[i]);
 }
 
 static double now(void)
@@ -125,65 +141,179 @@ static long move(char *buf, size_t size, size_t step, int node, double *secs)
 	return left;
 }
 
-static int run(const char *what, char *buf, size_t size, size_t step)
+/* Make @c the active configuration: mtcopy loaded or not. */
+static int use_config(int c)
 {
-	struct stat_snap a, b;
-	int pass, bad = 0;
+	static int loaded;
+	int ret = 0;
 
-	printf("\n%s: %lu MB in %lu folios of %lu KB\n", what, size / MB, size / step,
-	       step >> 10);
-	/* Fault the buffer in and put all of it on node 0 first. */
-	{
-		double secs;
+	if (c == MTCOPY && !loaded)
+		ret = system("modprobe migrate_mtcopy 2>/dev/null");
+	else if (c == NONE && loaded)
+		ret = system("rmmod migrate_mtcopy");
+	if (!ret)
+		loaded = c == MTCOPY;
+	return ret;
+}
 
-		memset(buf, 0, size);
-		if (move(buf, size, step, 0, &secs)) {
-			printf("  could not place the buffer on node 0\n");
-			return 1;
-		}
-	}
-	for (pass = 1; pass <= 2; pass++) {
-		int to = pass & 1;
-		uint64_t *w = (uint64_t *)buf;
-		size_t i, nw = size / 8, wrong = 0;
-		double secs = 0;
+static void active_migrator(char *name, size_t size)
+{
+	int fd = open(MIGRATOR, O_RDONLY);
+	ssize_t n = fd >= 0 ? read(fd, name, size - 1) : -1;
+
+	name[n > 0 ? n - 1 : 0] = '\0';
+	if (n <= 0)
+		snprintf(name, size, "none (no %s)", MIGRATOR);
+	if (fd >= 0)
+		close(fd);
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return (x > y) - (x < y);
+}
+
+/* Median, min and max of n values (n <= 2 * MAX_ROUNDS). */
+static void spread(const double *v, int n, double *med, double *lo, double *hi)
+{
+	double s[2 * MAX_ROUNDS];
+
+	memcpy(s, v, n * sizeof(*v));
+	qsort(s, n, sizeof(*s), cmp_double);
+	*lo = s[0];
+	*hi = s[n - 1];
+	*med = n & 1 ? s[n / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
+}
+
+/*
+ * Move the buffer 0 -> 1 -> 0 with the configuration in force, verifying
+ * every byte after each move; @secs gets the two moves' times.
+ */
+static int round_trip(char *buf, size_t size, size_t step, int pass, int c,
+		      const char *label, double secs[2], struct stat_snap *sum)
+{
+	uint64_t *w = (uint64_t *)buf;
+	size_t i, nw = size / 8;
+	int to, bad = 0;
+
+	for (to = 1; to >= 0; to--) {
+		struct stat_snap a, b;
+		size_t wrong = 0;
 		long left;
+		int p = pass * 2 + to;
 
 		for (i = 0; i < nw; i++)
-			w[i] = pattern(i, pass);
+			w[i] = pattern(i, p);
 		snap(&a);
-		left = move(buf, size, step, to, &secs);
+		left = move(buf, size, step, to, &secs[1 - to]);
 		snap(&b);
 		for (i = 0; i < nw; i++)
-			wrong += w[i] != pattern(i, pass);
-		printf("  node %d -> node %d: %.1f ms, %.2f GB/s, %ld folios not moved, "
-		       "%zu of %zu bytes wrong\n", 1 - to, to, secs * 1e3,
-		       size / secs / 1e9, left, wrong * 8, size);
-		print_delta(&a, &b);
+			wrong += w[i] != pattern(i, p);
+		if (sum)
+			add_delta(sum, &a, &b);
+		printf("  %-7s %-8s node %d -> node %d: %6.1f ms, %.2f GB/s, %ld folios not moved, "
+		       "%zu of %zu bytes wrong\n", config_name[c],
+		       label, 1 - to, to, secs[1 - to] * 1e3, size / secs[1 - to] / 1e9,
+		       left, wrong * 8, size);
 		bad |= left != 0 || wrong != 0;
 	}
 	return bad;
 }
 
-int main(void)
+static int run(const char *what, char *buf, size_t size, size_t step)
+{
+	double t[NR_CONFIGS][2 * MAX_ROUNDS], ratio[MAX_ROUNDS];
+	struct stat_snap sum[NR_CONFIGS] = { 0 };
+	int r, k, c, bad = 0, pass = 0, faster = 0, slower = 0;
+	char label[24];
+
+	printf("\n%s: %lu MB in %lu folios of %lu KB\n", what, size / MB, size / step,
+	       step >> 10);
+	/* Fault the buffer in and put all of it on node 0 first. */
+	memset(buf, 0, size);
+	if (move(buf, size, step, 0, &t[0][0])) {
+		printf("  could not place the buffer on node 0\n");
+		return 1;
+	}
+	for (c = 0; c < nr_configs; c++) {
+		if (use_config(c))
+			return 1;
+		bad |= round_trip(buf, size, step, pass++, c, "warm-up", t[c], NULL);
+	}
+	for (r = 0; r < rounds; r++) {
+		for (k = 0; k < nr_configs; k++) {
+			/* none, mtcopy in odd rounds; mtcopy, none in even ones. */
+			c = r & 1 ? nr_configs - 1 - k : k;
+			if (use_config(c))
+				return 1;
+			snprintf(label, sizeof(label), "round %d", r + 1);
+			bad |= round_trip(buf, size, step, pass++, c, label, &t[c][2 * r], &sum[c]);
+		}
+		if (nr_configs > 1) {
+			ratio[r] = (t[NONE][2 * r] + t[NONE][2 * r + 1]) /
+				   (t[MTCOPY][2 * r] + t[MTCOPY][2 * r + 1]);
+			faster += ratio[r] > 1;
+			slower += ratio[r] < 1;
+		}
+	}
+	for (c = 0; c < nr_configs; c++)
+		print_counters(config_name[c], 2 * rounds, &sum[c]);
+	for (c = 0; c < nr_configs; c++) {
+		double med, lo, hi;
+
+		spread(t[c], 2 * rounds, &med, &lo, &hi);
+		printf("  %-7s time per move: median %.1f ms (min %.1f, max %.1f), %.2f GB/s\n",
+		       config_name[c], med * 1e3, lo * 1e3, hi * 1e3, size / med / 1e9);
+	}
+	if (nr_configs > 1) {
+		double med, lo, hi;
+
+		spread(ratio, rounds, &med, &lo, &hi);
+		printf("  mtcopy/none speed, per round: median %.2fx (min %.2f, max %.2f): ",
+		       med, lo, hi);
+		if (faster == rounds)
+			printf("mtcopy was faster in every round\n");
+		else if (slower == rounds)
+			printf("mtcopy was SLOWER in every round\n");
+		else
+			printf("no clear difference: mtcopy was faster in %d of %d rounds\n",
+			       faster, rounds);
+	}
+	return bad;
+}
+
+int main(int argc, char **argv)
 {
 	size_t size = 64 * MB;
-	char *anon, *thp_raw, *thp, *shm, name[64] = "none";
-	int bad = 0, fd;
+	char *anon, *thp_raw, *thp, *shm, name[64];
+	const char *host = getenv("HARNESS_HOST_CPUS");
+	int bad = 0;
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	fd = open("/sys/kernel/mm/migrate_offload/migrator", O_RDONLY);
-	if (fd >= 0) {
-		ssize_t n = read(fd, name, sizeof(name) - 1);
-
-		name[n > 0 ? n - 1 : 0] = '\0';
-		close(fd);
-		printf("demo: active migrator: %s\n", name);
-	} else if (!access("/sys/kernel/debug/test_migrate_offload", F_OK)) {
-		printf("demo: active migrator: test_migrate_offload (the test module)\n");
-	} else {
-		printf("demo: no migrator: the CPU copies every folio\n");
+	if (argc > 1)
+		rounds = atoi(argv[1]);
+	if (rounds < 1 || rounds > MAX_ROUNDS) {
+		fprintf(stderr, "usage: demo [ROUNDS]   (1 to %d)\n", MAX_ROUNDS);
+		return 2;
 	}
+	active_migrator(name, sizeof(name));
+	printf("demo: active migrator at start: %s\n", name);
+	if (!use_config(MTCOPY)) {
+		nr_configs = 2;
+		active_migrator(name, sizeof(name));
+		printf("demo: with migrate_mtcopy loaded: %s\n", name);
+	} else {
+		printf("demo: migrate_mtcopy is not available: no migrator, nothing to compare\n");
+	}
+	use_config(NONE);
+	printf("demo: %ld vCPUs in a QEMU TCG guest on a host with %s cores; every byte is\n"
+	       "demo: verified after every move; timings: a warm-up trip, then %d rounds\n",
+	       sysconf(_SC_NPROCESSORS_ONLN), host ? host : "?", rounds);
+	printf("demo: caveat: QEMU TCG emulates every instruction, and copying most of all;\n"
+	       "demo: its software TLB is unlike real hardware's, so these times compare the\n"
+	       "demo: migrators in this guest only, never what real hardware would do\n");
 
 	anon = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	thp_raw = mmap(NULL, size + THP, PROT_READ | PROT_WRITE,
@@ -200,6 +330,7 @@ int main(void)
 	bad |= run("anonymous 4 KB pages", anon, size, getpagesize());
 	bad |= run("anonymous THP", thp, size, THP);
 	bad |= run("shmem 4 KB pages", shm, size, getpagesize());
+	use_config(NONE);
 
 	printf("\ndemo: %s\n", bad ? "FAILED: data or placement wrong" :
 	       "every byte verified after every move");

@@ -149,6 +149,20 @@ class Results(unittest.TestCase):
         self.assertEqual(rc, 1)
         self.assertIn("1 failed", last)
 
+    def test_time_budgets(self):
+        # Over half a budget is named in a warning; it never fails the check.
+        s = [l.replace("# harness-begin migrate_integrity",
+                       "# harness-begin migrate_integrity budget=600") for l in SELF_OK]
+        s.insert(7, "# time: migrate_integrity.anon_4k took 16.2 s of its 30 s budget")
+        s.insert(8, "# time: migrate_integrity.anon_thp took 3.0 s of its 300 s budget")
+        rc, last, out = run(BOOT + KUNIT_OK + DONE, s)
+        self.assertEqual(rc, 0, out)
+        self.assertIn("(5s of 600s)", out)
+        self.assertIn("1 selftest programs and 2 tests timed; the closest to its budget: "
+                      "test migrate_integrity.anon_4k, 16.2 s of 30 s (54%)", out)
+        self.assertIn("warning: test migrate_integrity.anon_4k took 16.2 s, more than half", out)
+        self.assertNotIn("anon_thp took", out)
+
     def test_build_failure(self):
         rc, last, out = run(["harness: build failed"], None, build_ok=0)
         self.assertEqual(rc, 1)

@@ -17,6 +17,7 @@
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 #include <linux/mempolicy.h>
 
@@ -393,6 +394,34 @@ static inline void migrate_buf_unmap(struct migrate_buf *b)
 }
 
 #ifdef TEST_HARNESS_MAIN
+/*
+ * Time budgets.  Each test runs in a child of its own; the fixture's setup
+ * starts this clock and its teardown prints how long the test took against
+ * its budget (TEST_F_TIMEOUT, else the harness's default), so the margin a
+ * slow machine leaves shows in the log:
+ *   # time: mtcopy.demotion took 41.2 s of its 600 s budget
+ * The check harness reads these lines and names every test that used more
+ * than half its budget.  A test passes or fails on its data, never on time.
+ */
+static struct timespec migrate_test_started;
+
+static inline void migrate_test_clock_start(void)
+{
+	clock_gettime(CLOCK_MONOTONIC, &migrate_test_started);
+}
+
+static inline void migrate_test_clock_report(struct __test_metadata *_metadata)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	fprintf(stderr, "# time: %s.%s took %.1f s of its %d s budget\n",
+		_metadata->fixture->name, _metadata->name,
+		(now.tv_sec - migrate_test_started.tv_sec) +
+		(now.tv_nsec - migrate_test_started.tv_nsec) / 1e9,
+		_metadata->timeout);
+}
+
 /*
  * In a kselftest_harness test: map @b as @kind.  Returns false when the test
  * was marked skipped (no THPs to be had) or failed (mmap() failed); the

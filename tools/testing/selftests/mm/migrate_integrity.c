@@ -33,6 +33,7 @@ FIXTURE(migrate_integrity)
 
 FIXTURE_SETUP(migrate_integrity)
 {
+	migrate_test_clock_start();
 	if (two_nodes(&self->node[0], &self->node[1]))
 		SKIP(return, "needs two memory nodes");
 	self->page_size = getpagesize();
@@ -40,6 +41,7 @@ FIXTURE_SETUP(migrate_integrity)
 
 FIXTURE_TEARDOWN(migrate_integrity)
 {
+	migrate_test_clock_report(_metadata);
 }
 
 /*

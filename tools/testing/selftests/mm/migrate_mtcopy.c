@@ -43,6 +43,14 @@
 #define SCALE_PASSES	8
 #define WRITER_BYTES	(1024UL * 1024)
 #define NR_READERS	2
+/*
+ * Time budgets (seconds) of the long tests: several times what they take in
+ * the check guest (a debug kernel under QEMU TCG, 4 vCPUs on 2 host cores),
+ * so a slower machine passes too.  Each test prints what it used.
+ */
+#define SCALE_BUDGET	300
+#define DEMOTION_BUDGET	600
+#define CHURN_BUDGET	300
 
 static int mtcopy_active(void)
 {
@@ -77,6 +85,7 @@ FIXTURE(mtcopy)
 
 FIXTURE_SETUP(mtcopy)
 {
+	migrate_test_clock_start();
 	if (geteuid())
 		SKIP(return, "needs root (modprobe)");
 	if (two_nodes(&self->node[0], &self->node[1]))
@@ -97,6 +106,7 @@ FIXTURE_TEARDOWN(mtcopy)
 	migrate_offload_restore(&self->saved);
 	if (!access(FAIL_DIR, F_OK))
 		write_string(FAIL_DIR "probability", "0");
+	migrate_test_clock_report(_metadata);
 }
 
 /* What the counters must show after each move of bounce_kind(). */
@@ -406,17 +416,17 @@ static void scale_kind(struct __test_metadata *_metadata, const int *node,
 	migrate_buf_unmap(&b);
 }
 
-TEST_F(mtcopy, scale_anon_4k)
+TEST_F_TIMEOUT(mtcopy, scale_anon_4k, SCALE_BUDGET)
 {
 	scale_kind(_metadata, self->node, self->page_size, MIGRATE_BUF_ANON_4K);
 }
 
-TEST_F(mtcopy, scale_anon_thp)
+TEST_F_TIMEOUT(mtcopy, scale_anon_thp, SCALE_BUDGET)
 {
 	scale_kind(_metadata, self->node, self->page_size, MIGRATE_BUF_ANON_THP);
 }
 
-TEST_F(mtcopy, scale_anon_mthp)
+TEST_F_TIMEOUT(mtcopy, scale_anon_mthp, SCALE_BUDGET)
 {
 	if (!access(MTHP_64K_ENABLED, W_OK))
 		write_string(MTHP_64K_ENABLED, "always");
@@ -425,12 +435,12 @@ TEST_F(mtcopy, scale_anon_mthp)
 		write_string(MTHP_64K_ENABLED, "never");
 }
 
-TEST_F(mtcopy, scale_shmem)
+TEST_F_TIMEOUT(mtcopy, scale_shmem, SCALE_BUDGET)
 {
 	scale_kind(_metadata, self->node, self->page_size, MIGRATE_BUF_SHMEM);
 }
 
-TEST_F(mtcopy, scale_tmpfs)
+TEST_F_TIMEOUT(mtcopy, scale_tmpfs, SCALE_BUDGET)
 {
 	scale_kind(_metadata, self->node, self->page_size, MIGRATE_BUF_TMPFS);
 }
@@ -596,7 +606,7 @@ static void demote_child(struct demote_result *r, int nid, unsigned long lower, 
  * survive, some pages must be on the lower tier, and mtcopy must have
  * copied them with no fallback.
  */
-TEST_F(mtcopy, demotion)
+TEST_F_TIMEOUT(mtcopy, demotion, DEMOTION_BUDGET)
 {
 	unsigned long lower = lower_tier_nodes(self->node[0]), demoted, copied, fallback;
 	char demotion[16] = "", balancing[16] = "";
@@ -658,7 +668,7 @@ TEST_F(mtcopy, demotion)
 }
 
 /* Unload and reload the migrator while another process migrates. */
-TEST_F(mtcopy, unload_while_migrating)
+TEST_F_TIMEOUT(mtcopy, unload_while_migrating, CHURN_BUDGET)
 {
 	size_t size = 4UL << 20;
 	unsigned long before;

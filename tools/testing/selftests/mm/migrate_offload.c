@@ -80,6 +80,7 @@ FIXTURE(migrate_offload)
 
 FIXTURE_SETUP(migrate_offload)
 {
+	migrate_test_clock_start();
 	if (geteuid())
 		SKIP(return, "needs root (modprobe, debugfs)");
 	if (two_nodes(&self->node[0], &self->node[1]))
@@ -105,6 +106,7 @@ FIXTURE_TEARDOWN(migrate_offload)
 	migrate_offload_restore(&self->saved);
 	if (!access(FAIL_DIR, F_OK))
 		set_file(FAIL_DIR, "probability", "0");
+	migrate_test_clock_report(_metadata);
 }
 
 /* The test migrator's own counts, and the core's in /proc/vmstat. */

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "../kselftest_harness.h"
+#include "migrate_helpers.h"
 
 #define DIR		"/sys/kernel/mm/migrate_offload/"
 #define MIGRATOR	DIR "migrator"
@@ -86,6 +87,7 @@ FIXTURE(sysfs)
 
 FIXTURE_SETUP(sysfs)
 {
+	migrate_test_clock_start();
 	if (geteuid())
 		SKIP(return, "needs root");
 	if (access(DIR, F_OK))
@@ -104,6 +106,7 @@ FIXTURE_TEARDOWN(sysfs)
 		write_str(REASONS, self->saved.reasons);
 		write_str(MIN_BATCH, self->saved.min_batch);
 	}
+	migrate_test_clock_report(_metadata);
 }
 
 TEST_F(sysfs, defaults)
