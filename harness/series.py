@@ -176,7 +176,13 @@ def apply_patch(name, specs, diffs):
         run(["git", "add", "-f", "--", path])
 
 
-def git_ident():
+def patch_author(body):
+    """A patch's author is whoever signs it off first in series/: the same
+    on every machine, whatever (if any) git identity the machine has."""
+    m = re.search(r"^Signed-off-by:\s*(.+?)\s*<([^>]+)>\s*$", body, re.M)
+    if m:
+        return m.group(1), m.group(2)
+
     def get(k):
         return subprocess.run(["git", "-C", REPO, "config", k], capture_output=True,
                               text=True).stdout.strip()
@@ -190,10 +196,10 @@ def cmd_write():
     want = check_coverage(series)
     diffs = dict(tree.repo_diffs())
     setup_work()
-    name, email = git_ident()
-    env = dict(os.environ, GIT_AUTHOR_NAME=name, GIT_AUTHOR_EMAIL=email,
-               GIT_COMMITTER_NAME=name, GIT_COMMITTER_EMAIL=email)
     for msgname, subject, specs, body in series:
+        name, email = patch_author(body)
+        env = dict(os.environ, GIT_AUTHOR_NAME=name, GIT_AUTHOR_EMAIL=email,
+                   GIT_COMMITTER_NAME=name, GIT_COMMITTER_EMAIL=email)
         apply_patch(msgname, specs, diffs)
         r = subprocess.run(["git", "commit", "-q", "--no-verify", "-F", "-"], cwd=WORK,
                            input="%s\n\n%s" % (subject, body), text=True, env=env,
@@ -210,7 +216,7 @@ def cmd_write():
     if os.path.exists(PATCH_OUT):
         shutil.rmtree(PATCH_OUT)
     # The cover letter's From: is the committer: a new system has no git
-    # identity, so give it the same one as the commits.
+    # identity, so give it the last patch's author.
     run(["git", "format-patch", "-q", "--cover-letter", "-o", PATCH_OUT, "--thread=shallow",
          "base..series"], env=env)
     cl = [f for f in os.listdir(PATCH_OUT) if f.startswith("0000-")][0]

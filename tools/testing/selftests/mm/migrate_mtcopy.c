@@ -49,7 +49,7 @@
  * so a slower machine passes too.  Each test prints what it used.
  */
 #define SCALE_BUDGET	300
-#define DEMOTION_BUDGET	600
+#define DEMOTION_BUDGET	300
 #define CHURN_BUDGET	300
 
 static int mtcopy_active(void)
