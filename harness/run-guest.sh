@@ -81,6 +81,7 @@ for i in $initiators; do
 done
 
 rm -f "$A/console.log" "$A/selftests.tap"
+# (Below, the firmware's terminal escapes are dropped from the console.)
 # The demo's console shows the demo, not the boot (console.log has it all
 # for check, which boots with the default log level).
 quiet=
@@ -94,7 +95,7 @@ timeout --foreground -k 10 "$TIMEOUT" qemu-system-x86_64 $accel_opts -machine q3
 	-nographic -no-reboot -nodefaults -serial stdio $serial2 \
 	-kernel "$A/bzImage" -initrd "$A/initramfs.cpio.gz" \
 	-append "console=ttyS0 $quiet harness=$mode harness_host_cpus=$host_cpus panic=-1 oops=panic transparent_hugepage=madvise $GUEST_CMDLINE" \
-	</dev/null 2>&1 | sed -u 's/\r$//' | tee "$A/console.log" |
+	</dev/null 2>&1 | sed -u 's/\r$//; s/\x1bc//g; s/\x1b\[[0-9;?]*[A-Za-z]//g' | tee "$A/console.log" |
 	if [ "$mode" = demo ]; then cat; else grep --line-buffered '^harness: '; fi
 rc=${PIPESTATUS[0]}
 secs=$(( $(date +%s) - start ))
