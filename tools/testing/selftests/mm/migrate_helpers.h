@@ -399,7 +399,7 @@ static inline void migrate_buf_unmap(struct migrate_buf *b)
  * starts this clock and its teardown prints how long the test took against
  * its budget (TEST_F_TIMEOUT, else the harness's default), so the margin a
  * slow machine leaves shows in the log:
- *   # time: mtcopy.demotion took 41.2 s of its 600 s budget
+ *   # time: mtcopy.scale_shmem took 42.3 s of its 300 s budget
  * The check harness reads these lines and names every test that used more
  * than half its budget.  A test passes or fails on its data, never on time.
  */
