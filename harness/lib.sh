@@ -34,8 +34,9 @@ have_symbol() {
 }
 
 # The uapi headers the selftests build against, from the tree being built.
-# kbuild.sh installs them before the (long) kernel build, so a missing tool
-# (rsync) fails in seconds; initramfs.sh again, for a build made without it.
+# kbuild.sh installs them before the (long) kernel build, so that a missing
+# tool (rsync) fails in seconds; initramfs.sh installs them again (cheap), so
+# it also works on objects kbuild.sh did not just build.
 install_headers() {
 	local o=$1 log=$2
 	make -C "$TREE" O="$o" -s headers_install INSTALL_HDR_PATH="$o/hdr" > "$log" 2>&1 && return 0

@@ -81,9 +81,9 @@ for i in $initiators; do
 done
 
 rm -f "$A/console.log" "$A/selftests.tap"
-# (Below, the firmware's terminal escapes are dropped from the console.)
 # The demo's console shows the demo, not the boot (console.log has it all
-# for check, which boots with the default log level).
+# for check, which boots with the default log level).  The firmware's
+# terminal escapes (reset, clear screen) are dropped from both.
 quiet=
 [ "$mode" = demo ] && quiet=quiet
 serial2=

@@ -196,6 +196,7 @@ def cmd_write():
     want = check_coverage(series)
     diffs = dict(tree.repo_diffs())
     setup_work()
+    env = None
     for msgname, subject, specs, body in series:
         name, email = patch_author(body)
         env = dict(os.environ, GIT_AUTHOR_NAME=name, GIT_AUTHOR_EMAIL=email,

@@ -311,9 +311,8 @@ int main(int argc, char **argv)
 	printf("demo: %ld vCPUs in a QEMU TCG guest on a host with %s cores; every byte is\n"
 	       "demo: verified after every move; timings: a warm-up trip, then %d rounds\n",
 	       sysconf(_SC_NPROCESSORS_ONLN), host ? host : "?", rounds);
-	printf("demo: caveat: QEMU TCG emulates every instruction, and copying most of all;\n"
-	       "demo: its software TLB is unlike real hardware's, so these times compare the\n"
-	       "demo: migrators in this guest only, never what real hardware would do\n");
+	printf("demo: caveat: QEMU TCG is an emulator (slow copies, a TLB unlike a real CPU's): "
+	       "the times compare the migrators in this guest only\n");
 
 	anon = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	thp_raw = mmap(NULL, size + THP, PROT_READ | PROT_WRITE,
