@@ -6,9 +6,12 @@
 #                      small kernel, boot the NUMA guest, run the demo
 #   make check         debug kernel, KUnit + selftests in the guest, static
 #                      gates; last line 'N passed, N failed, N skipped'
-#   make series        git format-patch series + cover letter in build/series/patches
-#   make check-series  every patch applies in order and builds
+#   make series        git format-patch series + cover letter in build/series/patches,
+#                      from and signed off by your git identity (user.name, user.email)
+#   make check-series  every patch applies in order and builds (runs make series:
+#                      needs a git identity)
 #   make sizes         text/data of migrate.o and vmlinux: upstream, option off, on
+#                      (runs make series: needs a git identity)
 #   make bench         non-debug kernels with the option on and off, migrate_bench
 #                      in the guest; build/bench/results.md and bench.png
 #   make refresh       write edits made in the prepared tree back to patches/

@@ -3,7 +3,9 @@
 # Prove the series is bisectable: check out every patch in order (in the
 # series checkout written by 'make series'), build the demo kernel and the
 # series' selftests at each one.  Builds are incremental, so each patch
-# costs only what it changes.
+# costs only what it changes.  'make check-series' runs 'make series' first,
+# which signs the patches off with your git identity and fails without one
+# ('make check' needs none: its copy of the series is elsewhere).
 . "$(dirname "$0")/lib.sh"
 
 export HARNESS_SRC=$BUILD/series

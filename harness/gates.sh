@@ -9,7 +9,8 @@
 #   selftests    the series' selftests build without warnings
 #   offload-off  the check config with CONFIG_MIGRATION_COPY_OFFLOAD=n builds
 #   modules      the demo kernel (Kconfig.offload: migrators as modules) builds
-# Needs the check kernel built (harness/kbuild.sh check) and the series written.
+# Needs the check kernel built (harness/kbuild.sh check) and the series written
+# by check.sh (series.py write --placeholder "$CHECK_SERIES").
 . "$(dirname "$0")/lib.sh"
 
 A=$(artdir check)
@@ -83,8 +84,9 @@ else
 fi
 
 # checkpatch --strict.  FILE_PATH_CHANGES ("does MAINTAINERS need updating?")
-# is ignored: the series adds its MAINTAINERS entry in a patch of its own.
-patches=$(ls "$BUILD/series/patches/"0*.patch 2>/dev/null | grep -v '/0000-')
+# is ignored: the series changes MAINTAINERS in a patch of its own.  The
+# patches are the copy signed off by a placeholder (lib.sh: CHECK_SERIES).
+patches=$(ls "$CHECK_SERIES/patches/"0*.patch 2>/dev/null | grep -v '/0000-')
 if [ -z "$patches" ]; then
 	result fail checkpatch
 else

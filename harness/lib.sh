@@ -21,6 +21,10 @@ die() { printf '%s\n' "harness: error: $*" >&2; exit 1; }
 # Object folder and artifact folder of a build flavour (demo, check, off).
 objdir() { echo "$SRC/obj-$1"; }
 artdir() { echo "$BUILD/$1"; }
+# The copy of the series that make check writes for checkpatch, signed off by
+# a placeholder, so that make check needs no git identity.  Never
+# $BUILD/series: that is make series' output, signed off by whoever runs it.
+CHECK_SERIES=$BUILD/check/series-placeholder
 
 kmake() {
 	local o=$1; shift

@@ -12,15 +12,23 @@ body) and one NNNN-*.msg file per patch:
 
     Body of the commit message ...
 
-    Signed-off-by: ...
+Files are in-tree paths: new files of the repository, or upstream files with
+a diff under patches/.  An upstream file's diff can be split over several
+patches by hunk numbers in brackets (1-based, in diff order); every hunk and
+every file must land in exactly one patch.
 
-Files are in-tree paths: new files of the repository, upstream files with a
-diff under patches/, or MAINTAINERS.  An upstream file's diff can be split
-over several patches by hunk numbers in brackets (1-based, in diff order);
-every hunk and every file must land in exactly one patch.
+The series names no one: whoever writes it is the author, committer and
+sender, and series.py appends their Signed-off-by: to every message.
 
   series.py write     commits on the base in build/series/linux-source-6.12
-                      and writes build/series/patches/*.patch
+                      and writes build/series/patches/*.patch, as the git
+                      identity (git config user.name, user.email) of whoever
+                      runs it; fails without one
+  series.py write --placeholder DIR
+                      the same, signed off by a placeholder that is not a
+                      person, in DIR/linux-source-6.12 and DIR/patches: a
+                      throw-away copy for checkpatch in 'make check', which
+                      needs no identity; DIR may not be build/series
   series.py list      prints the commits (sha subject), oldest first
 """
 
@@ -35,9 +43,16 @@ import tree  # noqa: E402
 
 REPO = tree.REPO
 SERIES_DEF = os.path.join(REPO, "series")
+# What 'make series' writes, signed off by whoever runs it.
 OUT = os.path.join(tree.BUILD, "series")
 WORK = os.path.join(OUT, "linux-source-6.12")
-PATCH_OUT = os.path.join(OUT, "patches")
+# Signs the copy that 'make check' runs checkpatch on: clearly not a person
+# (.invalid is reserved, RFC 2606), and accepted by checkpatch --strict.
+PLACEHOLDER = ("Placeholder For Checkpatch", "placeholder@invalid")
+IDENTITY_HELP = """set the git identity that signs the patches off and sends them:
+    git config --global user.name "Your Name"
+    git config --global user.email you@example.org
+  (without --global for this repository only).  'make check' needs none."""
 
 
 def die(msg):
@@ -45,7 +60,7 @@ def die(msg):
     sys.exit(1)
 
 
-def run(args, cwd=WORK, inp=None, check=True, env=None):
+def run(args, cwd, inp=None, check=True, env=None):
     r = subprocess.run(args, cwd=cwd, input=inp, capture_output=True, text=True, env=env)
     if check and r.returncode:
         die("%s failed: %s" % (" ".join(args), (r.stderr or r.stdout).strip()))
@@ -138,110 +153,149 @@ def check_coverage(series):
     return want
 
 
-def setup_work():
-    os.makedirs(OUT, exist_ok=True)
-    if not os.path.isdir(os.path.join(WORK, ".git")):
-        if os.path.exists(WORK):
-            shutil.rmtree(WORK)
-        print("series: making a checkout of the base in %s (once)" % WORK, flush=True)
-        subprocess.run(["git", "clone", "-q", "--shared", "--no-checkout", tree.TREE, WORK],
+def setup_work(work):
+    os.makedirs(os.path.dirname(work), exist_ok=True)
+    if not os.path.isdir(os.path.join(work, ".git")):
+        if os.path.exists(work):
+            shutil.rmtree(work)
+        print("series: making a checkout of the base in %s (once)" % work, flush=True)
+        subprocess.run(["git", "clone", "-q", "--shared", "--no-checkout", tree.TREE, work],
                        check=True)
-        run(["git", "checkout", "-q", "-B", "series", "base"])
-        run(["git", "config", "gc.auto", "0"])
+        run(["git", "checkout", "-q", "-B", "series", "base"], work)
+        run(["git", "config", "gc.auto", "0"], work)
     else:
-        run(["git", "checkout", "-q", "-f", "-B", "series", "base"])
-        run(["git", "clean", "-q", "-f", "-d", "-x"])
+        run(["git", "checkout", "-q", "-f", "-B", "series", "base"], work)
+        run(["git", "clean", "-q", "-f", "-d", "-x"], work)
 
 
-def apply_patch(name, specs, diffs):
+def apply_patch(work, name, specs, diffs):
     for path, hunks in specs:
-        full = os.path.join(WORK, path)
-        if path == "MAINTAINERS":
-            data = tree.insert_maintainers(open(full, "rb").read(), tree.maintainers_entry())
-            with open(full, "wb") as f:
-                f.write(data)
-        elif path in diffs:
+        full = os.path.join(work, path)
+        if path in diffs:
             text = open(diffs[path]).read()
             if hunks is not None:
                 head, hs = split_hunks(text)
                 text = head + "".join(h for i, h in enumerate(hs, 1) if i in hunks)
             r = subprocess.run(["patch", "-p1", "-s", "-f", "-N", "--fuzz=0", "-r", "-",
-                                "--no-backup-if-mismatch"], cwd=WORK, input=text,
+                                "--no-backup-if-mismatch"], cwd=work, input=text,
                                capture_output=True, text=True)
             if r.returncode:
                 die("%s: %s does not apply: %s" % (name, path, (r.stdout + r.stderr).strip()))
         else:
             os.makedirs(os.path.dirname(full), exist_ok=True)
             shutil.copy2(os.path.join(REPO, path), full)
-        run(["git", "add", "-f", "--", path])
+        run(["git", "add", "-f", "--", path], work)
 
 
-def patch_author(body):
-    """A patch's author is whoever signs it off first in series/: the same
-    on every machine, whatever (if any) git identity the machine has."""
-    m = re.search(r"^Signed-off-by:\s*(.+?)\s*<([^>]+)>\s*$", body, re.M)
-    if m:
-        return m.group(1), m.group(2)
+def git_identity():
+    """(name, email) of whoever runs this, from git config; dies without one."""
+    vals = []
+    for key in ("user.name", "user.email"):
+        r = subprocess.run(["git", "-C", REPO, "config", "--get", key], capture_output=True,
+                           text=True)
+        if r.returncode > 1:
+            die("git config %s failed: %s" % (key, (r.stderr or r.stdout).strip()))
+        vals.append(r.stdout.strip())
+    missing = [k for k, v in zip(("user.name", "user.email"), vals) if not v]
+    if missing:
+        die("no git identity (%s not set); %s" % (" and ".join(missing), IDENTITY_HELP))
+    if "@" not in vals[1] or re.search(r"[<>\n]", vals[0] + vals[1]):
+        die("git identity %r <%s> is not a name and an email address; %s"
+            % (vals[0], vals[1], IDENTITY_HELP))
+    return vals[0], vals[1]
 
-    def get(k):
-        return subprocess.run(["git", "-C", REPO, "config", k], capture_output=True,
-                              text=True).stdout.strip()
-    return get("user.name") or "Migration Offload Developers", \
-        get("user.email") or "migrate-offload@localhost"
+
+def out_dirs(placeholder_dir):
+    """(checkout, patches folder) to write.  The placeholder copy goes
+    neither where 'make series' writes (build/series) nor into the prepared
+    tree: setting up a checkout resets and cleans it."""
+    if placeholder_dir is None:
+        return WORK, os.path.join(OUT, "patches")
+    d = os.path.realpath(placeholder_dir)
+    dirs = os.path.join(d, "linux-source-6.12"), os.path.join(d, "patches")
+    for other, what in ((OUT, "'make series' output"), (tree.TREE, "the prepared tree")):
+        o = os.path.realpath(other)
+        for p in dirs:
+            if p == o or p.startswith(o + os.sep) or o.startswith(p + os.sep):
+                die("the placeholder copy may not be written to %s: it is in or around %s, "
+                    "%s; use another folder (make check uses build/check/series-placeholder)"
+                    % (placeholder_dir, other, what))
+    return dirs
 
 
-def cmd_write():
+def signer(placeholder_dir):
+    """Who signs: the placeholder for the check copy, else whoever runs this."""
+    return PLACEHOLDER if placeholder_dir is not None else git_identity()
+
+
+def ident_env(ident):
+    """The environment that makes ident author and committer (the cover
+    letter's From: is the committer)."""
+    name, email = ident
+    return dict(os.environ, GIT_AUTHOR_NAME=name, GIT_AUTHOR_EMAIL=email,
+                GIT_COMMITTER_NAME=name, GIT_COMMITTER_EMAIL=email)
+
+
+def commit(work, msgname, subject, body, ident):
+    """Commit what is staged, by ident, with ident's Signed-off-by: appended."""
+    r = subprocess.run(["git", "commit", "-q", "--no-verify", "--signoff", "-F", "-"],
+                       cwd=work, input="%s\n\n%s" % (subject, body), text=True,
+                       env=ident_env(ident), capture_output=True)
+    if r.returncode:
+        die("%s: commit failed: %s" % (msgname, (r.stderr or r.stdout).strip()))
+
+
+def cmd_write(placeholder_dir=None):
+    # Before anything slow: who signs, and where the result goes.
+    ident = signer(placeholder_dir)
+    work, patch_out = out_dirs(placeholder_dir)
     tree.cmd_unpack()
     series = load_series()
     want = check_coverage(series)
     diffs = dict(tree.repo_diffs())
-    setup_work()
-    env = None
+    setup_work(work)
     for msgname, subject, specs, body in series:
-        name, email = patch_author(body)
-        env = dict(os.environ, GIT_AUTHOR_NAME=name, GIT_AUTHOR_EMAIL=email,
-                   GIT_COMMITTER_NAME=name, GIT_COMMITTER_EMAIL=email)
-        apply_patch(msgname, specs, diffs)
-        r = subprocess.run(["git", "commit", "-q", "--no-verify", "-F", "-"], cwd=WORK,
-                           input="%s\n\n%s" % (subject, body), text=True, env=env,
-                           capture_output=True)
-        if r.returncode:
-            die("%s: commit failed: %s" % (msgname, (r.stderr or r.stdout).strip()))
+        apply_patch(work, msgname, specs, diffs)
+        commit(work, msgname, subject, body, ident)
     # The last commit must be exactly the prepared state of the repository.
     for path, data in want.items():
-        with open(os.path.join(WORK, path), "rb") as f:
+        with open(os.path.join(work, path), "rb") as f:
             if f.read() != data:
                 die("after the series, %s differs from the repository's state" % path)
     cover = open(os.path.join(SERIES_DEF, "cover-letter")).read()
     csubj, _, cbody = cover.partition("\n\n")
-    if os.path.exists(PATCH_OUT):
-        shutil.rmtree(PATCH_OUT)
-    # The cover letter's From: is the committer: a new system has no git
-    # identity, so give it the last patch's author.
-    run(["git", "format-patch", "-q", "--cover-letter", "-o", PATCH_OUT, "--thread=shallow",
-         "base..series"], env=env)
-    cl = [f for f in os.listdir(PATCH_OUT) if f.startswith("0000-")][0]
-    p = os.path.join(PATCH_OUT, cl)
+    if os.path.exists(patch_out):
+        shutil.rmtree(patch_out)
+    run(["git", "format-patch", "-q", "--cover-letter", "-o", patch_out, "--thread=shallow",
+         "base..series"], work, env=ident_env(ident))
+    cl = [f for f in os.listdir(patch_out) if f.startswith("0000-")][0]
+    p = os.path.join(patch_out, cl)
     text = open(p).read()
     text = text.replace("*** SUBJECT HERE ***", csubj.strip())
     text = text.replace("*** BLURB HERE ***", cbody.strip())
     with open(p, "w") as f:
         f.write(text)
     n = len(series)
-    print("series: wrote %d patches and a cover letter to %s" % (n, PATCH_OUT))
-    for f in sorted(os.listdir(PATCH_OUT)):
+    print("series: wrote %d patches and a cover letter to %s, signed off by %s <%s>"
+          % ((n, patch_out) + ident))
+    for f in sorted(os.listdir(patch_out)):
         print("  %s" % f)
 
 
 def cmd_list():
-    print(run(["git", "log", "--reverse", "--format=%H %s", "base..series"]), end="")
+    print(run(["git", "log", "--reverse", "--format=%H %s", "base..series"], WORK), end="")
 
 
 def main():
-    cmds = {"write": cmd_write, "list": cmd_list}
-    if len(sys.argv) != 2 or sys.argv[1] not in cmds:
-        die("usage: series.py {%s}" % "|".join(cmds))
-    cmds[sys.argv[1]]()
+    a = sys.argv[1:]
+    if a == ["write"]:
+        cmd_write()
+    elif len(a) == 3 and a[:2] == ["write", "--placeholder"]:
+        cmd_write(a[2])
+    elif a == ["list"]:
+        cmd_list()
+    else:
+        die("usage: series.py {write [--placeholder DIR]|list}")
 
 
 if __name__ == "__main__":

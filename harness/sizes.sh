@@ -5,7 +5,8 @@
 #   upstream   from the base tree, without the series
 #   off        with the series, CONFIG_MIGRATION_COPY_OFFLOAD=n
 #   on         with the series, CONFIG_MIGRATION_COPY_OFFLOAD=y (tests off)
-# Writes a Markdown table to $BUILD/sizes.md.  Needs 'make series' first.
+# Writes a Markdown table to $BUILD/sizes.md.  Needs 'make series' first
+# (which needs a git identity to sign the patches off).
 . "$(dirname "$0")/lib.sh"
 
 S=$BUILD/series

@@ -2,9 +2,9 @@
 # SPDX-License-Identifier: GPL-2.0
 """Turn the repository into a patched kernel tree, and back.
 
-The repository holds new kernel files at their in-tree paths, one unified
-diff per changed upstream file under patches/<path>.diff, and MAINTAINERS
-with only this series' entry.  The prepared tree is the unpacked base source
+The repository holds new kernel files at their in-tree paths and one unified
+diff per changed upstream file under patches/<path>.diff (MAINTAINERS too:
+patches/MAINTAINERS.diff).  The prepared tree is the unpacked base source
 with a git repository whose tag "base" is the pristine tree.
 
   tree.py unpack            unpack the base source once, commit it as "base"
@@ -183,35 +183,6 @@ def apply_diff(path, base, diff_file):
         return read(target)
 
 
-def maintainers_entry():
-    data = read(os.path.join(REPO, "MAINTAINERS"))
-    if data is None:
-        return None
-    text = data.decode().strip("\n")
-    title = text.split("\n")[0]
-    if not re.match(r"^[A-Z0-9]", title) or not re.search(r"^M:\t", text, re.M):
-        die("MAINTAINERS must hold one entry: a title line then M:/L:/S:/F: lines")
-    return title, text + "\n"
-
-
-def insert_maintainers(base, entry):
-    title, block = entry
-    lines = base.decode().split("\n")
-    key = title.upper()
-    # Entry titles: a line after an empty line that is followed by a tag line.
-    start = None
-    for i in range(1, len(lines) - 1):
-        if lines[i - 1] == "" and lines[i] and re.match(r"^[A-Z]:\t", lines[i + 1]):
-            if start is None:
-                start = i
-            if lines[i].upper() == key:
-                die("MAINTAINERS already has an entry '%s'" % title)
-            if lines[i].upper() > key:
-                lines[i:i] = block.rstrip("\n").split("\n") + [""]
-                return "\n".join(lines).encode()
-    die("could not find the place for the MAINTAINERS entry")
-
-
 def desired_state():
     """Map path -> desired bytes (None: restore base) for every file the series touches."""
     want = {}
@@ -225,11 +196,6 @@ def desired_state():
         if base is None:
             die("patches/%s.diff changes %s, which is not in the base tree" % (path, path))
         want[path] = apply_diff(path, base, diff)
-    entry = maintainers_entry()
-    if entry:
-        if "MAINTAINERS" in want:
-            die("both MAINTAINERS and patches/MAINTAINERS.diff exist; keep only MAINTAINERS")
-        want["MAINTAINERS"] = insert_maintainers(base_content("MAINTAINERS"), entry)
     return want
 
 
@@ -335,25 +301,6 @@ def cmd_reset():
     cmd_prepare()
 
 
-def extract_maintainers(tree_data):
-    base = base_content("MAINTAINERS").decode().split("\n")
-    cur = tree_data.decode().split("\n")
-    # The series' entry is the one contiguous block the tree adds.
-    i = 0
-    while i < len(base) and i < len(cur) and base[i] == cur[i]:
-        i += 1
-    extra = len(cur) - len(base)
-    if extra <= 0 or cur[i + extra:] != base[i:]:
-        die("MAINTAINERS in the tree changes more than one added entry; "
-            "edit the repository's MAINTAINERS instead")
-    block = [l for l in cur[i:i + extra]]
-    while block and block[-1] == "":
-        block.pop()
-    while block and block[0] == "":
-        block.pop(0)
-    return ("\n".join(block) + "\n").encode()
-
-
 def cmd_refresh():
     """Write back what was edited in the tree since the last prepare.
 
@@ -377,13 +324,7 @@ def cmd_refresh():
         if now != was:
             die("%s was edited both in the tree and in the repository since the last "
                 "prepare; merge by hand" % path)
-        if path == "MAINTAINERS":
-            target = os.path.join(REPO, "MAINTAINERS")
-            if cur == base:
-                die("the tree's MAINTAINERS lost the series' entry; edit the repository's")
-            write(target, extract_maintainers(cur))
-            updated.append("MAINTAINERS")
-        elif base is not None:
+        if base is not None:
             target = os.path.join(PATCHES, path + ".diff")
             if cur is None:
                 die("%s was deleted in the tree; the series does not delete upstream files"

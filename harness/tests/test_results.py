@@ -4,6 +4,10 @@
 
 Each case writes a console log, a selftest TAP log and a gates log as a real
 run would, runs results.py on them, and checks its verdict and counts.
+
+Also the identity logic of harness/series.py: make series signs with the git
+identity of whoever runs it and refuses without one; make check's copy is
+signed by the placeholder and never written where make series writes.
 """
 
 import os
@@ -12,7 +16,9 @@ import sys
 import tempfile
 import unittest
 
-RESULTS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "results.py")
+HARNESS = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+RESULTS = os.path.join(HARNESS, "results.py")
+SERIES = os.path.join(HARNESS, "series.py")
 
 BOOT = ["[    0.000000] Linux version 6.12.117-mco+",
         "[    1.065817] rcu: \tRCU lockdep checking is enabled.",
@@ -167,6 +173,103 @@ class Results(unittest.TestCase):
         rc, last, out = run(["harness: build failed"], None, build_ok=0)
         self.assertEqual(rc, 1)
         self.assertIn("the build failed", out)
+
+
+
+def git_env(d, ident=None, own_repo=True):
+    """An environment in which git sees no identity but ident: no system or
+    global configuration but d's, and (own_repo) an empty repository's in
+    place of this repository's own.  BUILD_DIR and BASE_TARBALL point into d,
+    so that a series.py that fails to stop early cannot touch the real build."""
+    home = os.path.join(d, "home")
+    os.makedirs(home, exist_ok=True)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}
+    env.update(HOME=home, XDG_CONFIG_HOME=home, GIT_CONFIG_NOSYSTEM="1",
+               BUILD_DIR=os.path.join(d, "build"),
+               BASE_TARBALL=os.path.join(d, "no-such-tarball.tar.xz"))
+    if ident:
+        with open(os.path.join(home, ".gitconfig"), "w") as f:
+            f.write("[user]\n\tname = %s\n\temail = %s\n" % ident)
+    if own_repo:
+        gd = os.path.join(d, "empty.git")
+        subprocess.run(["git", "init", "-q", "--bare", gd], env=env, check=True)
+        env["GIT_DIR"] = gd
+    return env
+
+
+def series_py(env, *args):
+    r = subprocess.run([sys.executable, SERIES] + list(args), env=env, capture_output=True,
+                       text=True)
+    return r.returncode, r.stdout + r.stderr
+
+
+def series_call(env, expr):
+    """The value of a Python expression on the series module, in env."""
+    code = "import sys; sys.path.insert(0, %r); import series; print((%s))" % (HARNESS, expr)
+    r = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+    return r.returncode, (r.stdout + r.stderr).strip()
+
+
+class SeriesIdentity(unittest.TestCase):
+    ADA = ("Ada Tester", "ada@example.org")
+
+    def test_write_needs_identity(self):
+        with tempfile.TemporaryDirectory() as d:
+            env = git_env(d)
+            rc, out = series_py(env, "write")
+            self.assertEqual(rc, 1, out)
+            self.assertIn("no git identity", out)
+            self.assertIn('git config --global user.name "Your Name"', out)
+            # It stops before anything else: no unpacking, no checkout.
+            self.assertFalse(os.path.exists(env["BUILD_DIR"]), out)
+
+    def test_identity_from_git_config(self):
+        with tempfile.TemporaryDirectory() as d:
+            env = git_env(d, self.ADA)
+            self.assertEqual(series_call(env, "series.signer(None)"), (0, str(self.ADA)))
+            # The check copy is not signed by the user, even with an identity.
+            self.assertEqual(series_call(env, "series.signer('x') == series.PLACEHOLDER"),
+                             (0, "True"))
+
+    def test_placeholder_needs_no_identity(self):
+        with tempfile.TemporaryDirectory() as d:
+            rc, out = series_call(git_env(d), "'%s <%s>' % series.signer('x')")
+            self.assertEqual(rc, 0, out)
+            self.assertEqual(out, "Placeholder For Checkpatch <placeholder@invalid>")
+
+    def test_placeholder_never_in_series_output(self):
+        with tempfile.TemporaryDirectory() as d:
+            env = git_env(d)
+            b = env["BUILD_DIR"]
+            for bad in ("series", "series/patches", "series/x", "src"):
+                rc, out = series_py(env, "write", "--placeholder", os.path.join(b, bad))
+                self.assertEqual(rc, 1, bad + ": " + out)
+                self.assertIn("may not be written", out)
+            self.assertFalse(os.path.exists(b))
+            rc, out = series_call(env, "series.out_dirs(%r), series.out_dirs(None)"
+                                  % os.path.join(b, "check", "series-placeholder"))
+            self.assertEqual(rc, 0, out)
+            check, series = eval(out)
+            self.assertEqual(check, (os.path.join(b, "check/series-placeholder/linux-source-6.12"),
+                                     os.path.join(b, "check/series-placeholder/patches")))
+            self.assertEqual(series, (os.path.join(b, "series/linux-source-6.12"),
+                                      os.path.join(b, "series/patches")))
+
+    def test_commit_signs_off_as_ident(self):
+        with tempfile.TemporaryDirectory() as d:
+            env = git_env(d, own_repo=False)
+            work = os.path.join(d, "work")
+            subprocess.run(["git", "init", "-q", work], env=env, check=True)
+            with open(os.path.join(work, "f"), "w") as f:
+                f.write("x\n")
+            subprocess.run(["git", "-C", work, "add", "f"], env=env, check=True)
+            rc, out = series_call(env, "series.commit(%r, 'm', 'subj', 'Body.\\n', %r)"
+                                  % (work, self.ADA))
+            self.assertEqual(rc, 0, out)
+            log = subprocess.run(["git", "-C", work, "log", "-1", "--format=%an <%ae>|%cn <%ce>|%B"],
+                                 env=env, capture_output=True, text=True).stdout.strip()
+            a = "Ada Tester <ada@example.org>"
+            self.assertEqual(log, "%s|%s|subj\n\nBody.\n\nSigned-off-by: %s" % (a, a, a))
 
 
 if __name__ == "__main__":
