@@ -17,17 +17,25 @@ O=$(objdir "$flavour")
 mkdir -p "$O"
 
 frags="$REPO/harness/config/base.config $REPO/Kconfig.offload"
+
+# CONFIG_MIGRATION_COPY_OFFLOAD has no prompt: the migrators select it, so
+# turning it off means turning off every one of them.
+offload_off() {
+	printf 'CONFIG_%s=n\n' MIGRATE_MTCOPY TEST_MIGRATE_OFFLOAD INTEL_IDXD_MIGRATE \
+		MIGRATION_COPY_OFFLOAD_KUNIT_TEST \
+		MIGRATION_COPY_OFFLOAD
+}
 case $flavour in
 demo) ;;
 check) frags="$frags $REPO/harness/config/debug.config" ;;
 off)
 	frags="$frags $REPO/harness/config/debug.config"
-	printf 'CONFIG_MIGRATION_COPY_OFFLOAD=n\n' > "$O/offload-off.config"
+	offload_off > "$O/offload-off.config"
 	frags="$frags $O/offload-off.config"
 	;;
 benchoff)
 	# The demo kernel with the option off: the baseline of 'make bench'.
-	printf 'CONFIG_MIGRATION_COPY_OFFLOAD=n\n' > "$O/offload-off.config"
+	offload_off > "$O/offload-off.config"
 	frags="$frags $O/offload-off.config"
 	;;
 *) die "unknown kernel flavour '$flavour'" ;;

@@ -4,7 +4,8 @@
 # vmlinux for the small x86_64 config (harness/config/base.config) built
 #   upstream   from the base tree, without the series
 #   off        with the series, CONFIG_MIGRATION_COPY_OFFLOAD=n
-#   on         with the series, CONFIG_MIGRATION_COPY_OFFLOAD=y (tests off)
+#   on         with the series and the core selected by CONFIG_MIGRATE_MTCOPY=m
+#              (tests off; the migrator itself is a module, not in vmlinux)
 # Writes a Markdown table to $BUILD/sizes.md.  Needs 'make series' first
 # (which needs a git identity to sign the patches off).
 . "$(dirname "$0")/lib.sh"
@@ -24,7 +25,7 @@ build() {	# build NAME COMMIT VALUE
 		die "configuring $1 failed; see $o/config.log"
 	if [ -n "$3" ]; then
 		case $3 in
-		*=y) grep -qx "$3" "$o/.config" || die "$3 did not stick for $1" ;;
+		*=[ym]) grep -qx "$3" "$o/.config" || die "$3 did not stick for $1" ;;
 		*=n) ! grep -q "^${3%=n}=" "$o/.config" || die "$3 did not stick for $1" ;;
 		esac
 	fi
@@ -44,7 +45,9 @@ row() {		# row NAME FILE
 
 build upstream base ""
 build off series "CONFIG_MIGRATION_COPY_OFFLOAD=n"
-build on series "CONFIG_MIGRATION_COPY_OFFLOAD=y"
+build on series "CONFIG_MIGRATE_MTCOPY=m"
+grep -qx CONFIG_MIGRATION_COPY_OFFLOAD=y "$S/obj-size-on/.config" ||
+	die "CONFIG_MIGRATE_MTCOPY=m did not select CONFIG_MIGRATION_COPY_OFFLOAD"
 git -C "$W" checkout -q series
 
 {

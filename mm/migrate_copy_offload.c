@@ -59,19 +59,19 @@ unsigned long migrate_offload_reasons __read_mostly = MIGRATE_OFFLOAD_DEFAULT_RE
 unsigned long migrate_offload_min_batch_bytes __read_mostly =
 	MIGRATE_OFFLOAD_DEFAULT_MIN_BATCH_BYTES;
 
-/* The largest batch migrate_pages_batch() builds, in folios. */
-#define MIGRATE_OFFLOAD_MAX_BATCH	512
-
 /*
- * Batch arrays kept for when the page allocator has no GFP_NOWAIT memory.
- * Demotion, a main user, runs exactly when memory is short; without a
- * reserve it would fall back to the CPU when the migrator helps most.  One
- * per node (kswapd) and two more (direct reclaimers, move_pages() callers);
- * a batch that finds the reserve empty is copied by the CPU.  Created by the
- * first registration and never freed: arrays outlive the SRCU section that
- * unregistration waits for (they are freed after the move phase).
+ * Batch arrays kept for when the page allocator has no memory to give
+ * without reclaim.  Demotion, a main user, runs exactly when memory is
+ * short; without a reserve it would fall back to the CPU when the migrator
+ * helps most.  Each batch takes three arrays (see migrate_offload_arrays);
+ * the reserve holds the arrays of one batch per node (kswapd) and of two
+ * more (direct reclaimers, move_pages() callers); a batch that finds it
+ * empty is copied by the CPU.  Created by the first registration and never
+ * freed: arrays outlive the SRCU section that unregistration waits for
+ * (they are freed after the move phase).
  */
 static mempool_t *migrate_offload_reserve;
+#define MIGRATE_OFFLOAD_NR_ARRAYS	3
 
 /**
  * migrate_offload_effective_reasons - the reasons a batch may be offloaded for
@@ -83,13 +83,6 @@ static mempool_t *migrate_offload_reserve;
 unsigned long migrate_offload_effective_reasons(unsigned long admin, unsigned long migrator)
 {
 	return admin & migrator & MIGRATE_OFFLOAD_ALLOWED_REASONS;
-}
-
-static size_t migrate_offload_buf_size(unsigned int max)
-{
-	size_t ptrs = array_size(2 * max, sizeof(struct folio *));
-
-	return size_add(ptrs, BITS_TO_LONGS(max) * sizeof(long));
 }
 
 static bool migrate_offload_reason_allowed(const struct migrator *m, int reason)
@@ -134,11 +127,11 @@ ssize_t migrate_offload_show_migrator(char *buf)
 /**
  * migrate_offload_active_reasons - what the active migrator is meant for
  *
- * Return: its mask of BIT(MR_*), or every reason when none is registered.
+ * Return: its mask of BIT(MR_*), or 0 when none is registered.
  */
 unsigned long migrate_offload_active_reasons(void)
 {
-	unsigned long reasons = BIT(MR_TYPES) - 1;
+	unsigned long reasons = 0;
 	struct migrator *m;
 	int idx;
 
@@ -160,13 +153,17 @@ unsigned long migrate_offload_active_reasons(void)
  *  - buffer_head pagecache (buffer_migrate_folio*): buffer data may change
  *    under the buffer lock without the folio lock;
  *  - mappings without a migrate_folio op (fallback_migrate_folio may write
- *    the folio back) or with a wrapper op, and inaccessible mappings.
+ *    the folio back) or with a wrapper op, and inaccessible mappings;
+ *  - folios with a hardware-poisoned page: a device would read the poison
+ *    without the machine-check recovery of the CPU's copy_mc copy.
  */
 static bool migrate_offload_folio_eligible(struct folio *src)
 {
 	struct address_space *mapping;
 
 	if (__folio_test_movable(src) || folio_test_hugetlb(src))
+		return false;
+	if (folio_contain_hwpoisoned_page(src))
 		return false;
 	mapping = folio_mapping(src);
 	if (!mapping)
@@ -212,10 +209,10 @@ int migrate_offload_register(struct migrator *m)
 		goto unlock;
 	}
 	if (!migrate_offload_reserve) {
-		size_t size = migrate_offload_buf_size(MIGRATE_OFFLOAD_MAX_BATCH);
+		int nr = MIGRATE_OFFLOAD_NR_ARRAYS * (nr_node_ids + 2);
 
 		/* Published to readers by the rcu_assign_pointer() below. */
-		migrate_offload_reserve = mempool_create_kmalloc_pool(nr_node_ids + 2, size);
+		migrate_offload_reserve = mempool_create_kmalloc_pool(nr, PAGE_SIZE);
 		if (!migrate_offload_reserve) {
 			ret = -ENOMEM;
 			goto unlock;
@@ -269,36 +266,62 @@ static int migrate_offload_cmp_folio(const void *a, const void *b)
 }
 
 /*
- * One allocation holds the batch's arrays: src[max], dst[max], then the
- * bitmap.  GFP_NOWAIT without reserves: the caller may be reclaiming.  If
- * that fails, an array set from migrate_offload_reserve; if none is left,
- * the CPU copies this batch.
+ * The arrays of a batch of @n folios: src[n], dst[n] and the bitmap, each
+ * allocated on its own so that each is at most a page (n is at most
+ * MIGRATE_OFFLOAD_MAX_FOLIOS): the worst case, a batch of 512 base pages on
+ * x86-64, is two 4 KB arrays and a 64-byte bitmap, all from kmalloc caches.
+ * No reclaim and no kswapd wakeup: the caller may be kswapd or a direct
+ * reclaimer.  An array that cannot be allocated comes from the reserve.
  */
-static void *migrate_offload_alloc(unsigned int max, struct migrate_copy_batch *b,
-				   bool *reserved)
-{
-	void *buf = kmalloc(migrate_offload_buf_size(max),
-			    GFP_NOWAIT | __GFP_NOWARN | __GFP_NOMEMALLOC);
+struct migrate_offload_arrays {
+	void *p[MIGRATE_OFFLOAD_NR_ARRAYS];
+	bool reserved[MIGRATE_OFFLOAD_NR_ARRAYS];
+};
 
-	*reserved = false;
-	if (!buf) {
-		buf = mempool_alloc_preallocated(READ_ONCE(migrate_offload_reserve));
-		if (!buf)
-			return NULL;
-		*reserved = true;
-	}
-	b->src = buf;
-	b->dst = b->src + max;
-	b->copied = (unsigned long *)(b->dst + max);
-	return buf;
-}
-
-static void migrate_offload_free(void *buf, bool reserved)
+static void migrate_offload_array_free(void *p, bool reserved)
 {
 	if (reserved)
-		mempool_free(buf, migrate_offload_reserve);
+		mempool_free(p, migrate_offload_reserve);
 	else
-		kfree(buf);
+		kfree(p);
+}
+
+static void migrate_offload_arrays_free(struct migrate_offload_arrays *a)
+{
+	int i;
+
+	for (i = 0; i < MIGRATE_OFFLOAD_NR_ARRAYS; i++)
+		if (a->p[i])
+			migrate_offload_array_free(a->p[i], a->reserved[i]);
+}
+
+/* Return: 0, or -ENOMEM (nothing allocated) when the CPU must copy. */
+static int migrate_offload_arrays_alloc(struct migrate_offload_arrays *a, unsigned int n)
+{
+	const size_t size[MIGRATE_OFFLOAD_NR_ARRAYS] = {
+		array_size(n, sizeof(struct folio *)),
+		array_size(n, sizeof(struct folio *)),
+		BITS_TO_LONGS(n) * sizeof(long),
+	};
+	int i;
+
+	memset(a, 0, sizeof(*a));
+	for (i = 0; i < MIGRATE_OFFLOAD_NR_ARRAYS; i++) {
+		if (WARN_ON_ONCE(size[i] > PAGE_SIZE))
+			goto fail;
+		a->p[i] = kmalloc(size[i], MIGRATE_OFFLOAD_GFP);
+		if (!a->p[i]) {
+			a->p[i] = mempool_alloc_preallocated(READ_ONCE(migrate_offload_reserve));
+			if (!a->p[i])
+				goto fail;
+			a->reserved[i] = true;
+		}
+	}
+	return 0;
+fail:
+	migrate_offload_arrays_free(a);
+	memset(a, 0, sizeof(*a));
+	return -ENOMEM;
 }
 
 static bool migrate_offload_folio_ok(struct folio *src)
@@ -307,46 +330,69 @@ static bool migrate_offload_folio_ok(struct folio *src)
 }
 
 /*
+ * The eligible folios of a batch that passed the reason check: how many,
+ * and the bytes of the first MIGRATE_OFFLOAD_MAX_FOLIOS, the most one call
+ * of the migrator takes.  Without allocating.
+ */
+static unsigned int migrate_offload_count_eligible(struct list_head *src_folios,
+						   unsigned int *total, size_t *bytes)
+{
+	unsigned int n = 0;
+	struct folio *src;
+
+	*total = 0;
+	*bytes = 0;
+	list_for_each_entry(src, src_folios, lru) {
+		(*total)++;
+		if (!migrate_offload_folio_ok(src))
+			continue;
+		if (n++ < MIGRATE_OFFLOAD_MAX_FOLIOS)
+			*bytes += folio_size(src);
+	}
+	return n;
+}
+
+/*
  * Hand the eligible pairs of the batch to @m, and record the destination
- * folios it copied (sorted, for migrate_offload_copied()).  Batches whose
- * eligible folios are smaller than the admin's threshold stay on the CPU.
+ * folios it copied (sorted, for migrate_offload_copied()).  Each folio of
+ * the batch is counted once: skipped as small (every folio of a batch whose
+ * eligible bytes are under the admin's threshold), skipped as ineligible,
+ * copied, or fallback (eligible, but copied by the CPU after all).
  */
 static void migrate_offload_run(struct migrator *m, struct migrate_offload_state *st,
 				struct list_head *src_folios,
 				struct list_head *dst_folios, int reason)
 {
 	struct migrate_copy_batch b = { .reason = reason };
-	unsigned int i, n = 0, max = 0, total = 0;
+	struct migrate_offload_arrays a;
+	unsigned int i, n = 0, eligible, max, total;
 	struct folio *src, *dst;
-	size_t bytes = 0;
-	bool reserved;
+	size_t bytes;
 	u64 start;
-	void *buf;
 	int ret;
 
-	/* First pass: what would go to the migrator, without allocating. */
-	list_for_each_entry(src, src_folios, lru) {
-		total++;
-		if (max < MIGRATE_OFFLOAD_MAX_BATCH && migrate_offload_folio_ok(src)) {
-			max++;
-			bytes += folio_size(src);
-		}
-	}
-	if (total > max)
-		count_vm_events(PGMIGRATE_OFFLOAD_SKIP_INELIGIBLE, total - max);
-	if (!max)
+	eligible = migrate_offload_count_eligible(src_folios, &total, &bytes);
+	if (!eligible) {
+		count_vm_events(PGMIGRATE_OFFLOAD_SKIP_INELIGIBLE, total);
 		return;
+	}
 	if (!migrate_offload_batch_big_enough(bytes, READ_ONCE(migrate_offload_min_batch_bytes))) {
-		count_vm_events(PGMIGRATE_OFFLOAD_SKIP_SMALL, max);
+		count_vm_events(PGMIGRATE_OFFLOAD_SKIP_SMALL, total);
 		return;
 	}
-	buf = migrate_offload_alloc(max, &b, &reserved);
-	if (!buf) {
+	count_vm_events(PGMIGRATE_OFFLOAD_SKIP_INELIGIBLE, total - eligible);
+	/* Past the arrays' capacity (see MIGRATE_OFFLOAD_MAX_FOLIOS). */
+	max = min_t(unsigned int, eligible, MIGRATE_OFFLOAD_MAX_FOLIOS);
+	count_vm_events(PGMIGRATE_OFFLOAD_FALLBACK, eligible - max);
+	if (migrate_offload_arrays_alloc(&a, max)) {
 		count_vm_events(PGMIGRATE_OFFLOAD_FALLBACK, max);
 		return;
 	}
+	b.src = a.p[0];
+	b.dst = a.p[1];
+	b.copied = a.p[2];
 
-	/* Second pass: the pairs.  A folio may have gained a reference since. */
+	/* The pairs.  A folio may have gained a reference since the count. */
 	dst = list_first_entry(dst_folios, struct folio, lru);
 	list_for_each_entry(src, src_folios, lru) {
 		if (n == max)
@@ -359,8 +405,10 @@ static void migrate_offload_run(struct migrator *m, struct migrate_offload_state
 		}
 		dst = list_next_entry(dst, lru);
 	}
+	/* Those that gained a reference since the count. */
+	count_vm_events(PGMIGRATE_OFFLOAD_SKIP_INELIGIBLE, max - n);
 	if (!n) {
-		migrate_offload_free(buf, reserved);
+		migrate_offload_arrays_free(&a);
 		return;
 	}
 	b.nr = n;
@@ -373,14 +421,17 @@ static void migrate_offload_run(struct migrator *m, struct migrate_offload_state
 	/* Keep the copied destinations, sorted, at the start of dst[]. */
 	st->nr_copied = 0;
 	for_each_set_bit(i, b.copied, n) {
-		if (migrate_offload_should_fail(b.src[i]))
+		if (migrate_offload_should_fail(b.src[i], b.dst[i]))
 			continue;
 		b.dst[st->nr_copied++] = b.dst[i];
 	}
 	sort(b.dst, st->nr_copied, sizeof(*b.dst), migrate_offload_cmp_folio, NULL);
+
+	/* Only dst[] lives on, until the move phase is over. */
+	migrate_offload_array_free(a.p[0], a.reserved[0]);
+	migrate_offload_array_free(a.p[2], a.reserved[2]);
 	st->copied = b.dst;
-	st->buf = buf;
-	st->reserved = reserved;
+	st->reserved = a.reserved[1];
 
 	count_vm_event(PGMIGRATE_OFFLOAD_BATCHES);
 	count_vm_events(PGMIGRATE_OFFLOAD_COPIED, st->nr_copied);
@@ -391,8 +442,9 @@ static void migrate_offload_run(struct migrator *m, struct migrate_offload_state
 /*
  * Is the whole batch, eligible folios or not, under min_batch_bytes?  Most
  * batches of 4 KB pages are, and this is all they pay for a registered
- * migrator: no SRCU, no per-folio checks, and the walk stops as soon as the
- * sizes reach the threshold.  Counts the batch's folios as skipped if so.
+ * migrator beyond the reason check: no per-folio checks, and the walk stops
+ * as soon as the sizes reach the threshold.  Counts the batch's folios as
+ * skipped small if so.
  */
 static bool migrate_offload_batch_too_small(struct list_head *src_folios)
 {
@@ -413,7 +465,11 @@ static bool migrate_offload_batch_too_small(struct list_head *src_folios)
 	return true;
 }
 
-/* The out-of-line part of migrate_offload_copy_folios(). */
+/*
+ * The out-of-line part of migrate_offload_copy_folios().  The reason comes
+ * first: a batch the admin keeps from the migrator is counted as such,
+ * whatever its size.
+ */
 void __migrate_offload_copy_folios(struct migrate_offload_state *st,
 				   struct list_head *src_folios,
 				   struct list_head *dst_folios, int reason)
@@ -421,17 +477,20 @@ void __migrate_offload_copy_folios(struct migrate_offload_state *st,
 	struct migrator *m;
 	int idx;
 
-	if (st->buf || list_empty(src_folios))
-		return;
-	if (migrate_offload_batch_too_small(src_folios))
+	if (st->copied || list_empty(src_folios))
 		return;
 
 	idx = srcu_read_lock(&migrate_offload_srcu);
 	m = srcu_dereference(migrate_offload_active, &migrate_offload_srcu);
-	if (m && migrate_offload_reason_allowed(m, reason))
-		migrate_offload_run(m, st, src_folios, dst_folios, reason);
-	else if (m)
+	if (!m)
+		goto unlock;
+	if (!migrate_offload_reason_allowed(m, reason)) {
 		count_vm_events(PGMIGRATE_OFFLOAD_SKIP_REASON, list_count_nodes(src_folios));
+		goto unlock;
+	}
+	if (!migrate_offload_batch_too_small(src_folios))
+		migrate_offload_run(m, st, src_folios, dst_folios, reason);
+unlock:
 	srcu_read_unlock(&migrate_offload_srcu, idx);
 }
 
@@ -485,8 +544,7 @@ void __migrate_offload_phases(struct migrate_offload_state *st)
 /* The out-of-line part of migrate_offload_done(). */
 void __migrate_offload_done(struct migrate_offload_state *st)
 {
-	migrate_offload_free(st->buf, st->reserved);
-	st->buf = NULL;
+	migrate_offload_array_free(st->copied, st->reserved);
 	st->copied = NULL;
 	st->nr_copied = 0;
 }

@@ -31,8 +31,16 @@ struct folio;
  * latency-bound and gains nothing from a batch engine's setup cost.
  */
 #define MIGRATE_OFFLOAD_DEFAULT_MIN_BATCH_BYTES	SZ_256K
-/* A batch is at most 512 folios of at most PMD size. */
-#define MIGRATE_OFFLOAD_MAX_MIN_BATCH_BYTES	SZ_1G
+/*
+ * No batch holds more bytes than this (see MIGRATE_OFFLOAD_MAX_FOLIOS):
+ * NR_MAX_BATCHED_MIGRATION - 1 base pages and one PMD-sized folio, 4 MB
+ * less a page on x86-64.  A larger threshold would turn offload off.
+ */
+#ifdef CONFIG_TRANSPARENT_HUGEPAGE
+#define MIGRATE_OFFLOAD_MAX_BATCH_BYTES	((2 * HPAGE_PMD_NR - 1) * PAGE_SIZE)
+#else
+#define MIGRATE_OFFLOAD_MAX_BATCH_BYTES	(512 * PAGE_SIZE)	/* base pages only */
+#endif
 
 /* The admin's policy, read locklessly on the hot path. */
 extern unsigned long migrate_offload_reasons;
@@ -49,9 +57,9 @@ ssize_t migrate_offload_format_reasons(unsigned long mask, char *buf);
 int migrate_offload_parse_min_batch(const char *buf, size_t count, unsigned long *val);
 
 #if IS_ENABLED(CONFIG_FAIL_MIGRATE_OFFLOAD)
-bool migrate_offload_should_fail(struct folio *src);
+bool migrate_offload_should_fail(struct folio *src, struct folio *dst);
 #else
-static inline bool migrate_offload_should_fail(struct folio *src)
+static inline bool migrate_offload_should_fail(struct folio *src, struct folio *dst)
 {
 	return false;
 }

@@ -2,9 +2,12 @@
 /*
  * Migration copy offload: the admin interface, /sys/kernel/mm/migrate_offload/.
  *
- *   migrator         the active migrator's name, or "none" (read-only)
- *   reasons          the migrations that may use the migrator, as names
- *   min_batch_bytes  batches with fewer eligible bytes are copied by the CPU
+ *   migrator           the active migrator's name, or "none" (read-only)
+ *   reasons            the migrations the admin lets use a migrator, by the
+ *                      names of migrate_reason_names[]
+ *   effective_reasons  those the active migrator is also meant for: the ones
+ *                      offloaded now (read-only)
+ *   min_batch_bytes    batches with fewer eligible bytes are copied by the CPU
  *
  * See Documentation/ABI/testing/sysfs-kernel-mm-migrate_offload and
  * Documentation/admin-guide/mm/migrate_copy_offload.rst.
@@ -15,33 +18,20 @@
 #include <linux/init.h>
 #include <linux/kobject.h>
 #include <linux/kstrtox.h>
+#include <linux/migrate.h>
 #include <linux/mm.h>
 #include <linux/string.h>
 #include <linux/sysfs.h>
 
 #include "migrate_copy_offload_internal.h"
 
-/* The name of each reason in "reasons", indexed by enum migrate_reason. */
-static const char * const migrate_offload_reason_names[MR_TYPES] = {
-	[MR_COMPACTION]		= "compaction",
-	[MR_MEMORY_FAILURE]	= "memory_failure",
-	[MR_MEMORY_HOTPLUG]	= "hotplug",
-	[MR_SYSCALL]		= "syscall",
-	[MR_MEMPOLICY_MBIND]	= "mbind",
-	[MR_NUMA_MISPLACED]	= "numa_misplaced",
-	[MR_CONTIG_RANGE]	= "contig_range",
-	[MR_LONGTERM_PIN]	= "longterm_pin",
-	[MR_DEMOTION]		= "demotion",
-	[MR_DAMON]		= "damon",
-};
-
 /* Longer writes cannot be a list of the names above. */
 #define MIGRATE_OFFLOAD_REASONS_MAX_LEN	256
 
 /**
  * migrate_offload_parse_reasons - parse a write to "reasons"
- * @buf: the text written: reason names separated by blanks, or "all", or
- *	"none", optionally followed by a newline
+ * @buf: the text written: names of migrate_reason_names[] separated by
+ *	blanks, or "all", or "none", optionally followed by a newline
  * @count: its length
  * @mask: the parsed mask of BIT(MR_*); changed only on success
  *
@@ -87,7 +77,7 @@ int migrate_offload_parse_reasons(const char *buf, size_t count, unsigned long *
 			none = true;
 			continue;
 		}
-		r = match_string(migrate_offload_reason_names, MR_TYPES, word);
+		r = match_string(migrate_reason_names, MR_TYPES, word);
 		if (r < 0 || !(BIT(r) & MIGRATE_OFFLOAD_ALLOWED_REASONS))
 			return -EINVAL;
 		parsed |= BIT(r);
@@ -116,7 +106,7 @@ ssize_t migrate_offload_format_reasons(unsigned long mask, char *buf)
 	for (r = 0; r < MR_TYPES; r++)
 		if (mask & BIT(r))
 			len += sysfs_emit_at(buf, len, "%s%s", len ? " " : "",
-					     migrate_offload_reason_names[r]);
+					     migrate_reason_names[r]);
 	if (!len)
 		len = sysfs_emit(buf, "none");
 	len += sysfs_emit_at(buf, len, "\n");
@@ -130,7 +120,8 @@ ssize_t migrate_offload_format_reasons(unsigned long mask, char *buf)
  * @val: the parsed value; changed only on success
  *
  * Return: 0, -EINVAL for anything but a number (a NUL byte within @count
- * included), or -ERANGE for a number above 1 GiB (no batch is larger).
+ * included), or -ERANGE for a number above MIGRATE_OFFLOAD_MAX_BATCH_BYTES
+ * (no batch is larger).
  */
 int migrate_offload_parse_min_batch(const char *buf, size_t count, unsigned long *val)
 {
@@ -143,7 +134,7 @@ int migrate_offload_parse_min_batch(const char *buf, size_t count, unsigned long
 	ret = kstrtoul(buf, 0, &v);
 	if (ret)
 		return ret;
-	if (v > MIGRATE_OFFLOAD_MAX_MIN_BATCH_BYTES)
+	if (v > MIGRATE_OFFLOAD_MAX_BATCH_BYTES)
 		return -ERANGE;
 	*val = v;
 	return 0;
@@ -154,7 +145,14 @@ static ssize_t migrator_show(struct kobject *kobj, struct kobj_attribute *attr, 
 	return migrate_offload_show_migrator(buf);
 }
 
+/* What the admin wrote, whatever the migrator: a write reads back as is. */
 static ssize_t reasons_show(struct kobject *kobj, struct kobj_attribute *attr, char *buf)
+{
+	return migrate_offload_format_reasons(READ_ONCE(migrate_offload_reasons), buf);
+}
+
+static ssize_t effective_reasons_show(struct kobject *kobj, struct kobj_attribute *attr,
+				      char *buf)
 {
 	unsigned long eff = migrate_offload_effective_reasons(READ_ONCE(migrate_offload_reasons),
 							      migrate_offload_active_reasons());
@@ -194,11 +192,13 @@ static ssize_t min_batch_bytes_store(struct kobject *kobj, struct kobj_attribute
 
 static struct kobj_attribute migrator_attr = __ATTR_RO(migrator);
 static struct kobj_attribute reasons_attr = __ATTR_RW_MODE(reasons, 0644);
+static struct kobj_attribute effective_reasons_attr = __ATTR_RO(effective_reasons);
 static struct kobj_attribute min_batch_bytes_attr = __ATTR_RW_MODE(min_batch_bytes, 0644);
 
 static struct attribute *migrate_offload_attrs[] = {
 	&migrator_attr.attr,
 	&reasons_attr.attr,
+	&effective_reasons_attr.attr,
 	&min_batch_bytes_attr.attr,
 	NULL,
 };

@@ -12,9 +12,13 @@
  * workqueue delays nothing: the caller waits only for copies already
  * running, each one bounded.
  *
- * Copies use copy_mc_to_kernel(): a folio whose copy hits a memory error is
- * reported not copied, and the CPU copy of the move phase finds and reports
- * the error exactly as without a migrator.
+ * Copies use copy_mc_highpage(): a folio whose copy hits a memory error is
+ * left unmarked, and the memory failure is queued, as the CPU copy of the
+ * move phase would queue it.  The move phase then copies that folio with
+ * folio_mc_copy(), which reads the poisoned line once more (a second
+ * recoverable machine check, not a crash) and fails the folio's migration
+ * as without a migrator: the core has no way to fail a folio on a
+ * migrator's word, and must not, since only the move phase may decide.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -41,8 +45,8 @@ MODULE_PARM_DESC(threads,
 static struct workqueue_struct *mtcopy_wq;
 
 /*
- * Batch states for when GFP_NOWAIT memory is short, as under the reclaim
- * that demotes: as many as the core keeps batch arrays for.
+ * Batch states for when memory is short, as under the reclaim that
+ * demotes: as many as the core keeps batch arrays for.
  */
 static mempool_t *mtcopy_reserve;
 
@@ -56,24 +60,19 @@ struct mtcopy_part {
 	atomic_t claimed;
 };
 
+/*
+ * At most a page, so never a high-order allocation: 32 parts of about 64
+ * bytes (more with lockdep) and a bitmap of up to MIGRATE_OFFLOAD_MAX_FOLIOS
+ * bits make about 2.1 KB with 4 KB pages and 3 KB with 64 KB pages.
+ */
 struct mtcopy_batch {
 	struct migrate_copy_batch *b;
-	unsigned long failed[BITS_TO_LONGS(512)];	/* folios with an error */
+	DECLARE_BITMAP(failed, MIGRATE_OFFLOAD_MAX_FOLIOS);	/* folios with an error */
 	bool reserved;					/* from mtcopy_reserve */
 	unsigned int nr_parts;
 	struct mtcopy_part parts[] __counted_by(nr_parts);
 };
-
-static bool mtcopy_page(struct page *dst, struct page *src)
-{
-	void *d = kmap_local_page(dst);
-	void *s = kmap_local_page(src);
-	unsigned long left = copy_mc_to_kernel(d, s, PAGE_SIZE);
-
-	kunmap_local(s);
-	kunmap_local(d);
-	return !left;
-}
+static_assert(struct_size_t(struct mtcopy_batch, parts, MTCOPY_MAX_THREADS) <= PAGE_SIZE);
 
 static void mtcopy_run(struct mtcopy_part *p)
 {
@@ -88,8 +87,8 @@ static void mtcopy_run(struct mtcopy_part *p)
 		for (pg = from; pg < to; pg++) {
 			if (test_bit(i, p->mb->failed))
 				break;
-			if (!mtcopy_page(folio_page(b->dst[i], pg - start),
-					 folio_page(b->src[i], pg - start)))
+			if (copy_mc_highpage(folio_page(b->dst[i], pg - start),
+					     folio_page(b->src[i], pg - start)))
 				set_bit(i, p->mb->failed);
 			cond_resched();
 		}
@@ -156,13 +155,13 @@ static int mtcopy_copy(struct migrator *m, struct migrate_copy_batch *b)
 	unsigned int n = mtcopy_nr_threads(nid, pages);
 	struct mtcopy_batch *mb;
 
-	if (WARN_ON_ONCE(b->nr > 512))
+	if (WARN_ON_ONCE(b->nr > MIGRATE_OFFLOAD_MAX_FOLIOS))
 		return -EINVAL;
 	/*
-	 * No reclaim from here.  Short of memory, a reserved state; without
-	 * one, the CPU copies the batch.
+	 * No reclaim from here, not even a kswapd wakeup.  Short of memory, a
+	 * reserved state; without one, the CPU copies the batch.
 	 */
-	mb = kzalloc(struct_size(mb, parts, n), GFP_NOWAIT | __GFP_NOWARN | __GFP_NOMEMALLOC);
+	mb = kzalloc(struct_size(mb, parts, n), MIGRATE_OFFLOAD_GFP);
 	if (!mb) {
 		mb = mempool_alloc_preallocated(mtcopy_reserve);
 		if (!mb)

@@ -2,38 +2,77 @@
 /*
  * A test migrator for migration copy offload: it copies with the CPU, counts
  * what it was offered and what it copied, and can be told through debugfs
- * to leave chosen folios to the CPU path or to hold each batch for a while.
- * It exists for tools/testing/selftests/mm/migrate_offload.c (the pattern of
- * lib/test_hmm.c); it is not a production migrator.
+ * to leave chosen folios to the CPU path, to hold each batch for a while, or
+ * to write a sentinel instead of the data.  It exists for
+ * tools/testing/selftests/mm/migrate_offload.c (the pattern of
+ * lib/test_hmm.c); it is not a production migrator: the sentinel modes
+ * destroy the data they migrate on purpose.
  *
  * /sys/kernel/debug/test_migrate_offload/:
  *   calls, folios_offered, folios_copied, bytes_copied   counters (read)
+ *   in_flight    calls of the copy callback running now (read)
  *   fail_every   N > 0: leave every Nth offered folio uncopied (rw)
  *   delay_ms     sleep this long in each batch, to keep copies in flight (rw)
+ *   sentinel     0: copy the data; 1: fill each destination with
+ *                TMO_SENTINEL and mark it copied, so that only a move phase
+ *                that skips its copy leaves the sentinel in place; 2: fill
+ *                it and leave it unmarked, so the CPU copy must replace it.
+ *                Only for migrations by the process that wrote the file:
+ *                anyone else's data is copied as usual.
  *   reset        write anything: zero the counters
+ *
+ * Module parameter all_reasons: declare every reason (compaction too) at
+ * load, instead of the bulk placement moves the production migrators
+ * default to, so tests can show the admin's reasons at work alone.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/atomic.h>
 #include <linux/debugfs.h>
 #include <linux/delay.h>
+#include <linux/highmem.h>
 #include <linux/migrate_copy_offload.h>
 #include <linux/mm.h>
 #include <linux/module.h>
+#include <linux/sched.h>
 
 static atomic_long_t tmo_calls;
 static atomic_long_t tmo_offered;
 static atomic_long_t tmo_copied;
 static atomic_long_t tmo_bytes;
+static atomic_long_t tmo_in_flight;
 static u32 tmo_fail_every;
 static u32 tmo_delay_ms;
+static u32 tmo_sentinel;
+static pid_t tmo_sentinel_tgid;
 static struct dentry *tmo_dir;
+
+static bool all_reasons;
+module_param(all_reasons, bool, 0444);
+MODULE_PARM_DESC(all_reasons, "Declare every migrate reason, not only the bulk moves");
+
+#define TMO_SENTINEL		0x5e
+#define TMO_SENTINEL_MARKED	1
+#define TMO_SENTINEL_UNMARKED	2
+
+static void tmo_fill(struct folio *folio)
+{
+	long i;
+
+	for (i = 0; i < folio_nr_pages(folio); i++)
+		memset_page(folio_page(folio, i), 0, TMO_SENTINEL, PAGE_SIZE);
+}
 
 static int tmo_copy(struct migrator *m, struct migrate_copy_batch *b)
 {
 	unsigned int i, every = READ_ONCE(tmo_fail_every);
 	unsigned int delay = min(READ_ONCE(tmo_delay_ms), 1000U);
+	unsigned int sentinel = READ_ONCE(tmo_sentinel);
 
+	if (current->tgid != READ_ONCE(tmo_sentinel_tgid))
+		sentinel = 0;
+
+	atomic_long_inc(&tmo_in_flight);
 	atomic_long_inc(&tmo_calls);
 	if (delay)
 		msleep(delay);
@@ -42,6 +81,12 @@ static int tmo_copy(struct migrator *m, struct migrate_copy_batch *b)
 
 		if (every && nth % every == 0)
 			continue;
+		if (sentinel) {
+			tmo_fill(b->dst[i]);
+			if (sentinel == TMO_SENTINEL_MARKED)
+				__set_bit(i, b->copied);
+			continue;
+		}
 		/* A folio whose copy hits poison is left to the CPU path. */
 		if (folio_mc_copy(b->dst[i], b->src[i]))
 			continue;
@@ -49,14 +94,13 @@ static int tmo_copy(struct migrator *m, struct migrate_copy_batch *b)
 		atomic_long_inc(&tmo_copied);
 		atomic_long_add(folio_size(b->src[i]), &tmo_bytes);
 	}
+	atomic_long_dec(&tmo_in_flight);
 	return 0;
 }
 
 static struct migrator tmo_migrator = {
 	.name = "test_migrate_offload",
 	.owner = THIS_MODULE,
-	.reasons = BIT(MR_SYSCALL) | BIT(MR_MEMPOLICY_MBIND) | BIT(MR_DEMOTION) |
-		   BIT(MR_DAMON) | BIT(MR_NUMA_MISPLACED),
 	.copy = tmo_copy,
 };
 
@@ -66,6 +110,23 @@ static int tmo_counter_get(void *data, u64 *val)
 	return 0;
 }
 DEFINE_DEBUGFS_ATTRIBUTE(tmo_counter_fops, tmo_counter_get, NULL, "%llu\n");
+
+static int tmo_sentinel_get(void *data, u64 *val)
+{
+	*val = READ_ONCE(tmo_sentinel);
+	return 0;
+}
+
+/* The mode, for the writer's own migrations only. */
+static int tmo_sentinel_set(void *data, u64 val)
+{
+	if (val > TMO_SENTINEL_UNMARKED)
+		return -EINVAL;
+	WRITE_ONCE(tmo_sentinel_tgid, current->tgid);
+	WRITE_ONCE(tmo_sentinel, val);
+	return 0;
+}
+DEFINE_DEBUGFS_ATTRIBUTE(tmo_sentinel_fops, tmo_sentinel_get, tmo_sentinel_set, "%llu\n");
 
 static int tmo_reset_set(void *data, u64 val)
 {
@@ -91,8 +152,14 @@ static int __init tmo_init(void)
 				   &tmo_counter_fops);
 	debugfs_create_u32("fail_every", 0600, tmo_dir, &tmo_fail_every);
 	debugfs_create_u32("delay_ms", 0600, tmo_dir, &tmo_delay_ms);
+	debugfs_create_file_unsafe("sentinel", 0600, tmo_dir, NULL, &tmo_sentinel_fops);
+	debugfs_create_file_unsafe("in_flight", 0400, tmo_dir, &tmo_in_flight,
+				   &tmo_counter_fops);
 	debugfs_create_file_unsafe("reset", 0200, tmo_dir, NULL, &tmo_reset_fops);
 
+	tmo_migrator.reasons = all_reasons ? BIT(MR_TYPES) - 1 :
+		BIT(MR_SYSCALL) | BIT(MR_MEMPOLICY_MBIND) | BIT(MR_DEMOTION) |
+		BIT(MR_DAMON) | BIT(MR_NUMA_MISPLACED);
 	ret = migrate_offload_register(&tmo_migrator);
 	if (ret) {
 		pr_err("cannot register: %d\n", ret);
@@ -103,6 +170,8 @@ static int __init tmo_init(void)
 
 static void __exit tmo_exit(void)
 {
+	/* The selftest looks for this line to know an unload met a copy. */
+	pr_info("unregistering with %ld copies in flight\n", atomic_long_read(&tmo_in_flight));
 	/* Waits for every copy in flight: the module text may go after. */
 	migrate_offload_unregister(&tmo_migrator);
 	debugfs_remove_recursive(tmo_dir);

@@ -10,30 +10,58 @@
 
 #include <linux/bits.h>
 #include <linux/errno.h>
+#include <linux/gfp_types.h>
 #include <linux/jump_label.h>
 #include <linux/migrate_mode.h>
 #include <linux/tracepoint-defs.h>
 #include <linux/types.h>
+#include <asm/page.h>
 
 struct folio;
 struct list_head;
 struct module;
+
+/*
+ * The most folios one batch can hold.  migrate_pages() cuts a batch once it
+ * holds NR_MAX_BATCHED_MIGRATION base pages (HPAGE_PMD_NR, or 512 without
+ * THP), so a batch is at most that many folios: 511 base pages and the
+ * folio that crosses the line, which may be a THP.  The core keeps one
+ * pointer per folio in arrays of at most a page, so it offers at most a
+ * page of pointers (512 on x86-64, 8192 on arm64 with 64 KB pages, both
+ * equal to NR_MAX_BATCHED_MIGRATION there); were a batch ever longer, its
+ * folios past this number would be copied by the CPU.
+ */
+#define MIGRATE_OFFLOAD_MAX_FOLIOS	(PAGE_SIZE / sizeof(struct folio *))
+
+/*
+ * Flags for any allocation a migrator makes per batch: no reclaim of any
+ * kind (the caller may be kswapd or a direct reclaimer, so not even a kswapd
+ * wakeup), no emergency reserves, no warning.  Allocate at most a page (a
+ * kmalloc cache, never a high-order page) and fall back to a reserve made
+ * at probe time, or leave the batch to the CPU.
+ */
+#define MIGRATE_OFFLOAD_GFP	(__GFP_NOWARN | __GFP_NOMEMALLOC)
 
 /**
  * struct migrate_copy_batch - the folios a migrator is asked to copy
  * @src: the source folios.
  * @dst: the destination folios; dst[i] is as large as src[i].
  * @copied: bitmap of @nr bits, all clear on entry.  The migrator sets bit i
- *	once every byte of src[i] is in dst[i], and for no other folio.
- * @nr: the number of (src[i], dst[i]) pairs, at most 512.
- * @bytes: the sum of the sizes of the source folios.
+ *	once every byte of src[i] is in dst[i] and visible to the CPU, and for
+ *	no other folio.
+ * @nr: the number of (src[i], dst[i]) pairs, at most
+ *	MIGRATE_OFFLOAD_MAX_FOLIOS.
+ * @bytes: the sum of the sizes of the source folios: at most
+ *	(NR_MAX_BATCHED_MIGRATION - 1) base pages plus one THP, about 4 MB on
+ *	x86-64.
  * @reason: why the folios migrate (enum migrate_reason).
  *
  * Every source folio is locked, unmapped from every page table (the TLB
- * flush is done) and holds only the references migration expects, so its
- * data cannot change while the migrator reads it.  Every destination folio
- * is locked and not visible to anyone else.  The folios may come from any
- * node, and their sizes may differ within a batch.
+ * flush is done), holds only the references migration expects and has no
+ * hardware-poisoned page, so its data cannot change while the migrator
+ * reads it.  Every destination folio is locked and not visible to anyone
+ * else.  The folios may come from any node, and their sizes may differ
+ * within a batch.
  */
 struct migrate_copy_batch {
 	struct folio **src;
@@ -50,8 +78,8 @@ struct migrate_copy_batch {
  * @owner: the module that provides @copy.
  * @reasons: the migrations the migrator is meant for, as a mask of
  *	BIT() of enum migrate_reason values.  The core offers a batch only when
- *	its reason is in this mask and allowed by the core's policy, which
- *	never allows MR_MEMORY_FAILURE.
+ *	its reason is in this mask and allowed by the admin, who can never
+ *	allow MR_MEMORY_FAILURE.
  * @copy: copy the data of a batch of folios; see below.
  *
  * migrate_pages_batch() calls @copy once per batch of unmapped folios,
@@ -60,19 +88,47 @@ struct migrate_copy_batch {
  * &migrate_copy_batch.copied, and copies every other folio with the CPU,
  * exactly as without a migrator.  So a partial result is always correct:
  * a migrator may copy some folios, none (a busy engine, a failed mapping,
- * a machine check), or all of them.  A folio must never be marked copied
- * unless all its data reached the destination: the core cannot tell.
+ * a machine check), or all of them.
+ *
+ * What a migrator must guarantee, because the core cannot check it:
+ *
+ * - A bit is set only when all of the folio's data is in the destination
+ *   and visible to the CPU: for a device, after the completion is seen and
+ *   the DMA mapping is unmapped (or synced for the CPU).
+ * - When @copy returns, no engine reads or writes any folio of the batch
+ *   again, copied or not.  The move phase copies an uncopied folio with the
+ *   CPU and maps it, or frees the destination on failure: a device write
+ *   that lands after @copy returned is silent corruption of a mapped page
+ *   or of memory that belongs to someone else.  A migrator that cannot
+ *   stop its engine must wait for it (see below), however long it takes.
+ * - Folios with a hardware-poisoned page are never in a batch: the core
+ *   leaves them to the CPU's machine-check-safe copy.  A CPU migrator that
+ *   consumes poison anyway (a page gone bad since) uses copy_mc_highpage(),
+ *   which queues the memory failure, and leaves the folio unmarked.
+ *
+ * Why a mark stays valid: the move phase may fail a folio with -EAGAIN (an
+ * unexpected reference, say a speculative one from a page cache lookup)
+ * and retry it, up to NR_MAX_MIGRATE_PAGES_RETRY passes, without calling
+ * the migrator again.  The copy stays good across those passes because the
+ * source folio stays locked and unmapped from the unmap phase to the end
+ * of the move phase: its data can change only through a page table (none
+ * maps it: a fault waits on the migration entry), under the folio lock
+ * (the page cache write path), or through a pin taken before the unmap
+ * (the core offers no folio with an unexpected reference).
  *
  * Calling context of @copy: process context, in a sleepable SRCU read-side
- * critical section of the core.  The caller holds the folio locks of up to
- * 512 source and 512 destination folios and may be in direct reclaim,
- * kswapd (demotion, with PF_MEMALLOC set) or compaction.  @copy may
- * sleep briefly (cond_resched(), polling a completion) but must not wait
- * for anything that may need memory or a folio lock, must not allocate
- * memory in a way that can enter reclaim (preallocate, or use GFP_NOWAIT
- * and fall back), and must bound every wait: a migration blocked in @copy
- * blocks migrate_offload_unregister() too.  @copy must not change the
- * folios' flags, mapping, refcount or lock state.
+ * critical section of the core.  The caller holds the folio locks of every
+ * source and destination folio of the batch and may be in direct reclaim,
+ * kswapd (demotion, with PF_MEMALLOC set) or compaction.  @copy may sleep
+ * (cond_resched(), waiting for a completion) but must not wait for anything
+ * that may need memory or a folio lock, must not allocate memory in a way
+ * that can reclaim (see MIGRATE_OFFLOAD_GFP), and should bound its waits:
+ * a migration blocked in @copy blocks migrate_offload_unregister() too.
+ * The one wait that cannot be bounded is the one the second rule above
+ * demands: for an engine that neither completes nor aborts the batch's
+ * work, the migrator must keep waiting (and say so in the log) rather than
+ * return with work in flight.  @copy must not change the folios' flags,
+ * mapping, refcount or lock state.
  *
  * Return of @copy: 0, or a negative errno when the migrator stopped early.
  * Only the bits in &migrate_copy_batch.copied decide which folios the
@@ -98,8 +154,7 @@ struct migrate_offload_state {
 #ifdef CONFIG_MIGRATION_COPY_OFFLOAD
 	struct folio **copied;		/* sorted by address */
 	unsigned int nr_copied;
-	bool reserved;			/* @buf is from the reserve */
-	void *buf;
+	bool reserved;			/* @copied is from the reserve */
 	/* For the migrate_offload_phases event, only while it is on. */
 	u64 t_start, t_unmapped, t_copied;
 	unsigned int nr_moving;
@@ -188,7 +243,7 @@ static inline void migrate_offload_done(struct migrate_offload_state *st)
 {
 	if (tracepoint_enabled(migrate_offload_phases))
 		__migrate_offload_phases(st);
-	if (st->buf)
+	if (st->copied)
 		__migrate_offload_done(st);
 }
 

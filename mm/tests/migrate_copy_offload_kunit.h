@@ -6,6 +6,12 @@
  * static functions and state (the DAMON pattern).  They run at boot when
  * CONFIG_MIGRATION_COPY_OFFLOAD_KUNIT_TEST=y and skip if a real migrator
  * is already registered.
+ *
+ * A fake migrator is registered system-wide while a case runs, so a real
+ * migration (compaction at boot, say) may call it.  It serves only the
+ * test's own tasks: any other caller is turned away at once, with nothing
+ * marked, so the CPU copies its batch and no real migration ever waits on
+ * a fake or gets its folios copied by one.
  */
 #ifndef _MIGRATE_COPY_OFFLOAD_KUNIT_H
 #define _MIGRATE_COPY_OFFLOAD_KUNIT_H
@@ -21,6 +27,9 @@
 
 struct fake_migrator {
 	struct migrator m;
+	struct task_struct *task;	/* the test case, and */
+	struct task_struct *helper;	/* a kthread of it: the only callers served */
+	int foreign;			/* batches of real migrations turned away */
 	int calls;
 	int ret;
 	unsigned int seen;		/* folios offered in the last call */
@@ -37,6 +46,10 @@ static int fake_copy(struct migrator *m, struct migrate_copy_batch *b)
 	struct fake_migrator *f = container_of(m, struct fake_migrator, m);
 	unsigned int i;
 
+	if (current != f->task && current != READ_ONCE(f->helper)) {
+		f->foreign++;
+		return -EBUSY;
+	}
 	f->calls++;
 	f->seen = b->nr;
 	f->bytes = b->bytes;
@@ -63,6 +76,7 @@ static void fake_init(struct fake_migrator *f, const char *name, unsigned long r
 	f->m.owner = THIS_MODULE;
 	f->m.reasons = reasons;
 	f->m.copy = fake_copy;
+	f->task = current;
 	init_completion(&f->entered);
 	init_completion(&f->release);
 }
@@ -302,8 +316,10 @@ static void test_unregister_waits(struct kunit *test)
 	init_completion(&u->done);
 
 	KUNIT_ASSERT_EQ(test, migrate_offload_register(&f->m), 0);
-	t = kthread_run(copier_fn, c, "mco-copier");
+	t = kthread_create(copier_fn, c, "mco-copier");
 	KUNIT_ASSERT_FALSE(test, IS_ERR(t));
+	WRITE_ONCE(f->helper, t);
+	wake_up_process(t);
 	KUNIT_ASSERT_TRUE(test, wait_for_completion_timeout(&f->entered, 10 * HZ));
 
 	t = kthread_run(unregisterer_fn, u, "mco-unregister");
@@ -368,7 +384,7 @@ static void test_reason_filter(struct kunit *test)
 		struct migrate_offload_state st = {};
 
 		migrate_offload_copy_folios(&st, &fb.src, &fb.dst, MR_SYSCALL);
-		KUNIT_EXPECT_NULL(test, st.buf);
+		KUNIT_EXPECT_NULL(test, st.copied);
 		KUNIT_EXPECT_FALSE(test, migrate_offload_copied(&st, fb.d[0]));
 	}
 	fake_batch_free(&fb);
@@ -504,9 +520,10 @@ static void test_refcount_rule(struct kunit *test)
 }
 
 /*
- * Per-folio results: a migrator that copies every other folio.  The move
- * phase copies the rest with the CPU, as migrate_folio_move() would; every
- * destination must then hold its source's data, large folios included.
+ * Per-folio results: a migrator that copies every other folio.  The copied
+ * destinations hold the data and are marked; the others are untouched and
+ * unmarked, left to the move phase (whose use of the mark the
+ * migrate_copy_offload_move suite in mm/migrate.c tests).
  */
 static void test_partial_results(struct kunit *test)
 {
@@ -538,15 +555,11 @@ static void test_partial_results(struct kunit *test)
 		bool copied = migrate_offload_copied(&st, fb.d[i]);
 
 		KUNIT_EXPECT_EQ_MSG(test, copied, !(i & 1), "pair %u", i);
-		if (!copied) {
-			/* Not copied yet: the destination is still zero. */
-			KUNIT_EXPECT_FALSE(test, folio_same(fb.s[i], fb.d[i]));
-			folio_copy(fb.d[i], fb.s[i]);
-		}
-		KUNIT_EXPECT_TRUE_MSG(test, folio_same(fb.s[i], fb.d[i]), "pair %u", i);
+		/* A copied destination holds the data; another still zero. */
+		KUNIT_EXPECT_EQ_MSG(test, folio_same(fb.s[i], fb.d[i]), copied, "pair %u", i);
 	}
 	migrate_offload_done(&st);
-	KUNIT_EXPECT_NULL(test, st.buf);
+	KUNIT_EXPECT_NULL(test, st.copied);
 	KUNIT_EXPECT_FALSE(test, migrate_offload_copied(&st, fb.d[0]));
 	KUNIT_EXPECT_EQ(test, migrate_offload_unregister(&f->m), 0);
 	fake_batch_free(&fb);
@@ -587,15 +600,19 @@ static void test_policy_and_counters(struct kunit *test)
 	small = vm_event(PGMIGRATE_OFFLOAD_SKIP_SMALL);
 	migrate_offload_copy_folios(&st, &fb.src, &fb.dst, MR_SYSCALL);
 	KUNIT_EXPECT_EQ(test, f->calls, 0);
-	KUNIT_EXPECT_NULL(test, st.buf);
+	KUNIT_EXPECT_NULL(test, st.copied);
 	KUNIT_EXPECT_GE(test, vm_event(PGMIGRATE_OFFLOAD_SKIP_SMALL) - small, 3UL);
 
-	/* The size is checked first: a small batch's reason does not matter. */
+	/*
+	 * The reason is checked first: a small batch of a reason the admin
+	 * keeps from the migrator is counted as skipped for its reason.
+	 */
 	small = vm_event(PGMIGRATE_OFFLOAD_SKIP_SMALL);
-	migrate_offload_copy_folios(&st, &fb.src, &fb.dst, MR_MEMORY_FAILURE);
+	skip_reason = vm_event(PGMIGRATE_OFFLOAD_SKIP_REASON);
+	migrate_offload_copy_folios(&st, &fb.src, &fb.dst, MR_COMPACTION);
 	KUNIT_EXPECT_EQ(test, f->calls, 0);
-	KUNIT_EXPECT_NULL(test, st.buf);
-	KUNIT_EXPECT_GE(test, vm_event(PGMIGRATE_OFFLOAD_SKIP_SMALL) - small, 3UL);
+	KUNIT_EXPECT_NULL(test, st.copied);
+	KUNIT_EXPECT_GE(test, vm_event(PGMIGRATE_OFFLOAD_SKIP_REASON) - skip_reason, 3UL);
 
 	/* At the threshold: offered, copied, counted. */
 	WRITE_ONCE(migrate_offload_min_batch_bytes, 3 * PAGE_SIZE);
@@ -620,6 +637,189 @@ static void test_policy_and_counters(struct kunit *test)
 
 	KUNIT_EXPECT_EQ(test, migrate_offload_unregister(&f->m), 0);
 	fake_batch_free(&fb);
+}
+
+/* A real migration that calls a fake is turned away, unmarked, at once. */
+static void test_fake_turns_away_foreign(struct kunit *test)
+{
+	struct fake_migrator *f;
+	struct fake_batch fb;
+	struct migrate_copy_batch b = {};
+	unsigned long copied = 0;
+
+	f = kunit_kzalloc(test, sizeof(*f), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, f);
+	fake_init(f, "fake-foreign", ALL_REASONS);
+	f->block = true;		/* would wait 20 s if it served the call */
+	f->task = NULL;			/* as seen from any other task */
+	fake_batch_init(test, &fb, 1, NULL);
+	b.src = fb.s;
+	b.dst = fb.d;
+	b.copied = &copied;
+	b.nr = 1;
+	KUNIT_EXPECT_EQ(test, fake_copy(&f->m, &b), -EBUSY);
+	KUNIT_EXPECT_EQ(test, copied, 0UL);
+	KUNIT_EXPECT_EQ(test, f->calls, 0);
+	KUNIT_EXPECT_EQ(test, f->foreign, 1);
+	KUNIT_EXPECT_FALSE(test, completion_done(&f->entered));
+	KUNIT_EXPECT_FALSE(test, folio_same(fb.s[0], fb.d[0]));
+	fake_batch_free(&fb);
+}
+
+/*
+ * Per-batch allocations: each array at most a page, so from a kmalloc
+ * cache, and flags that can neither reclaim nor wake kswapd; the reserve
+ * holds whole batches.
+ */
+static void test_batch_allocations(struct kunit *test)
+{
+	struct migrate_offload_arrays a;
+	int i;
+
+	KUNIT_EXPECT_FALSE(test, MIGRATE_OFFLOAD_GFP & __GFP_RECLAIM);
+	KUNIT_EXPECT_FALSE(test, MIGRATE_OFFLOAD_GFP & __GFP_KSWAPD_RECLAIM);
+	KUNIT_EXPECT_FALSE(test, MIGRATE_OFFLOAD_GFP & __GFP_DIRECT_RECLAIM);
+	KUNIT_EXPECT_TRUE(test, MIGRATE_OFFLOAD_GFP & __GFP_NOMEMALLOC);
+	KUNIT_EXPECT_LE(test, MIGRATE_OFFLOAD_MAX_FOLIOS * sizeof(struct folio *), PAGE_SIZE);
+	if (IS_ENABLED(CONFIG_X86_64))
+		KUNIT_EXPECT_EQ(test, MIGRATE_OFFLOAD_MAX_FOLIOS, 512UL);
+
+	KUNIT_ASSERT_EQ(test, migrate_offload_arrays_alloc(&a, MIGRATE_OFFLOAD_MAX_FOLIOS), 0);
+	for (i = 0; i < MIGRATE_OFFLOAD_NR_ARRAYS; i++) {
+		KUNIT_EXPECT_NOT_NULL(test, a.p[i]);
+		KUNIT_EXPECT_LE(test, ksize(a.p[i]), PAGE_SIZE);
+	}
+	migrate_offload_arrays_free(&a);
+	if (migrate_offload_reserve)
+		KUNIT_EXPECT_GE(test, migrate_offload_reserve->min_nr,
+				MIGRATE_OFFLOAD_NR_ARRAYS * (nr_node_ids + 2));
+}
+
+/* A folio with a hardware-poisoned page never goes to a migrator. */
+static void test_hwpoison_ineligible(struct kunit *test)
+{
+	struct folio *folio = folio_alloc(GFP_KERNEL, 2);
+
+	KUNIT_ASSERT_NOT_NULL(test, folio);
+	KUNIT_EXPECT_TRUE(test, migrate_offload_folio_eligible(folio));
+	if (IS_ENABLED(CONFIG_MEMORY_FAILURE)) {
+		folio_set_has_hwpoisoned(folio);
+		KUNIT_EXPECT_FALSE(test, migrate_offload_folio_eligible(folio));
+		folio_clear_has_hwpoisoned(folio);
+		SetPageHWPoison(folio_page(folio, 0));
+		KUNIT_EXPECT_FALSE(test, migrate_offload_folio_eligible(folio));
+		ClearPageHWPoison(folio_page(folio, 0));
+	}
+	KUNIT_EXPECT_TRUE(test, migrate_offload_folio_eligible(folio));
+	folio_put(folio);
+}
+
+/*
+ * Each folio of a batch is counted once, in one counter: a batch whose
+ * eligible folios are too small counts all its folios small (the pinned
+ * one too); a batch handed over counts its pinned folio ineligible and
+ * the others copied.
+ */
+static void test_counters_each_folio_once(struct kunit *test)
+{
+	struct fake_migrator *f;
+	struct fake_batch fb;
+	struct migrate_offload_state st = {};
+	unsigned long small, inel, copied;
+
+	if (!IS_ENABLED(CONFIG_VM_EVENT_COUNTERS))
+		kunit_skip(test, "needs CONFIG_VM_EVENT_COUNTERS");
+	skip_if_busy(test);
+	f = kunit_kzalloc(test, sizeof(*f), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, f);
+	fake_init(f, "fake-counters", ALL_REASONS);
+	fake_batch_init(test, &fb, 4, NULL);
+	folio_get(fb.s[2]);
+	KUNIT_ASSERT_EQ(test, migrate_offload_register(&f->m), 0);
+
+	/* Four pages in all, three eligible, threshold four pages. */
+	WRITE_ONCE(migrate_offload_min_batch_bytes, 4 * PAGE_SIZE);
+	small = vm_event(PGMIGRATE_OFFLOAD_SKIP_SMALL);
+	migrate_offload_copy_folios(&st, &fb.src, &fb.dst, MR_SYSCALL);
+	KUNIT_EXPECT_EQ(test, f->calls, 0);
+	KUNIT_EXPECT_GE(test, vm_event(PGMIGRATE_OFFLOAD_SKIP_SMALL) - small, 4UL);
+	migrate_offload_done(&st);
+
+	WRITE_ONCE(migrate_offload_min_batch_bytes, 3 * PAGE_SIZE);
+	inel = vm_event(PGMIGRATE_OFFLOAD_SKIP_INELIGIBLE);
+	copied = vm_event(PGMIGRATE_OFFLOAD_COPIED);
+	migrate_offload_copy_folios(&st, &fb.src, &fb.dst, MR_SYSCALL);
+	KUNIT_EXPECT_EQ(test, f->calls, 1);
+	KUNIT_EXPECT_EQ(test, f->seen, 3);
+	KUNIT_EXPECT_GE(test, vm_event(PGMIGRATE_OFFLOAD_SKIP_INELIGIBLE) - inel, 1UL);
+	KUNIT_EXPECT_GE(test, vm_event(PGMIGRATE_OFFLOAD_COPIED) - copied, 3UL);
+	migrate_offload_done(&st);
+
+	KUNIT_EXPECT_EQ(test, migrate_offload_unregister(&f->m), 0);
+	folio_put(fb.s[2]);
+	fake_batch_free(&fb);
+}
+
+/*
+ * The longest batch the core hands over is MIGRATE_OFFLOAD_MAX_FOLIOS, as
+ * long as migrate_pages() makes them; eligible folios past it would be
+ * counted fallback (the CPU copies them), never ineligible.
+ */
+static void test_batch_cap(struct kunit *test)
+{
+	const unsigned int n = MIGRATE_OFFLOAD_MAX_FOLIOS + 1;
+	struct migrate_offload_state st = {};
+	struct folio **s, **d;
+	struct fake_migrator *f;
+	unsigned long fallback;
+	LIST_HEAD(src);
+	LIST_HEAD(dst);
+	unsigned int i, got = 0;
+
+	if (!IS_ENABLED(CONFIG_VM_EVENT_COUNTERS))
+		kunit_skip(test, "needs CONFIG_VM_EVENT_COUNTERS");
+	skip_if_busy(test);
+	f = kunit_kzalloc(test, sizeof(*f), GFP_KERNEL);
+	s = kunit_kcalloc(test, n, sizeof(*s), GFP_KERNEL);
+	d = kunit_kcalloc(test, n, sizeof(*d), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, f);
+	KUNIT_ASSERT_NOT_NULL(test, s);
+	KUNIT_ASSERT_NOT_NULL(test, d);
+	fake_init(f, "fake-cap", ALL_REASONS);
+	for (i = 0; i < n; i++) {
+		s[i] = folio_alloc(GFP_KERNEL, 0);
+		d[i] = folio_alloc(GFP_KERNEL, 0);
+		if (!s[i] || !d[i])
+			break;
+		list_add_tail(&s[i]->lru, &src);
+		list_add_tail(&d[i]->lru, &dst);
+		got++;
+	}
+	if (got == n) {
+		KUNIT_ASSERT_EQ(test, migrate_offload_register(&f->m), 0);
+		fallback = vm_event(PGMIGRATE_OFFLOAD_FALLBACK);
+		migrate_offload_copy_folios(&st, &src, &dst, MR_SYSCALL);
+		KUNIT_EXPECT_EQ(test, f->calls, 1);
+		KUNIT_EXPECT_EQ(test, f->seen, MIGRATE_OFFLOAD_MAX_FOLIOS);
+		KUNIT_EXPECT_EQ(test, st.nr_copied, MIGRATE_OFFLOAD_MAX_FOLIOS);
+		KUNIT_EXPECT_FALSE(test, migrate_offload_copied(&st, d[n - 1]));
+		KUNIT_EXPECT_GE(test, vm_event(PGMIGRATE_OFFLOAD_FALLBACK) - fallback, 1UL);
+		migrate_offload_done(&st);
+		KUNIT_EXPECT_EQ(test, migrate_offload_unregister(&f->m), 0);
+	}
+	for (i = 0; i < n; i++) {
+		if (s[i]) {
+			if (i < got)
+				list_del(&s[i]->lru);
+			folio_put(s[i]);
+		}
+		if (d[i]) {
+			if (i < got)
+				list_del(&d[i]->lru);
+			folio_put(d[i]);
+		}
+	}
+	KUNIT_ASSERT_EQ_MSG(test, got, n, "could not allocate the test folios");
 }
 
 static unsigned long saved_min_batch, saved_reasons;
@@ -649,6 +849,11 @@ static struct kunit_case migrate_offload_test_cases[] = {
 	KUNIT_CASE(test_refcount_rule),
 	KUNIT_CASE(test_partial_results),
 	KUNIT_CASE(test_policy_and_counters),
+	KUNIT_CASE(test_fake_turns_away_foreign),
+	KUNIT_CASE(test_batch_allocations),
+	KUNIT_CASE(test_hwpoison_ineligible),
+	KUNIT_CASE(test_counters_each_folio_once),
+	KUNIT_CASE(test_batch_cap),
 	{},
 };
 

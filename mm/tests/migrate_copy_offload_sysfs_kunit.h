@@ -8,6 +8,7 @@
 #define _MIGRATE_COPY_OFFLOAD_SYSFS_KUNIT_H
 
 #include <kunit/test.h>
+#include <linux/huge_mm.h>
 
 #define SENTINEL	0xdeadUL
 
@@ -26,10 +27,10 @@ static void test_parse_each_name(struct kunit *test)
 		unsigned long mask = SENTINEL;
 		int expect = r == MR_MEMORY_FAILURE ? -EINVAL : 0;
 
-		KUNIT_EXPECT_EQ_MSG(test, parse(migrate_offload_reason_names[r], &mask), expect,
-				    "%s", migrate_offload_reason_names[r]);
+		KUNIT_EXPECT_EQ_MSG(test, parse(migrate_reason_names[r], &mask), expect,
+				    "%s", migrate_reason_names[r]);
 		KUNIT_EXPECT_EQ(test, mask, expect ? SENTINEL : BIT(r));
-		snprintf(line, sizeof(line), "%s\n", migrate_offload_reason_names[r]);
+		snprintf(line, sizeof(line), "%s\n", migrate_reason_names[r]);
 		mask = SENTINEL;
 		KUNIT_EXPECT_EQ(test, parse(line, &mask), expect);
 		KUNIT_EXPECT_EQ(test, mask, expect ? SENTINEL : BIT(r));
@@ -60,14 +61,15 @@ static void test_parse_lists(struct kunit *test)
 {
 	unsigned long mask;
 
-	KUNIT_EXPECT_EQ(test, parse("syscall demotion\n", &mask), 0);
+	KUNIT_EXPECT_EQ(test, parse("syscall_or_cpuset demotion\n", &mask), 0);
 	KUNIT_EXPECT_EQ(test, mask, BIT(MR_SYSCALL) | BIT(MR_DEMOTION));
-	KUNIT_EXPECT_EQ(test, parse("  damon\t\tmbind  ", &mask), 0);
+	KUNIT_EXPECT_EQ(test, parse("  damon\t\tmempolicy_mbind  ", &mask), 0);
 	KUNIT_EXPECT_EQ(test, mask, BIT(MR_DAMON) | BIT(MR_MEMPOLICY_MBIND));
 	/* Duplicates are harmless. */
-	KUNIT_EXPECT_EQ(test, parse("syscall syscall syscall", &mask), 0);
-	KUNIT_EXPECT_EQ(test, mask, BIT(MR_SYSCALL));
-	KUNIT_EXPECT_EQ(test, parse("compaction hotplug contig_range longterm_pin\n", &mask), 0);
+	KUNIT_EXPECT_EQ(test, parse("demotion demotion demotion", &mask), 0);
+	KUNIT_EXPECT_EQ(test, mask, BIT(MR_DEMOTION));
+	KUNIT_EXPECT_EQ(test, parse("compaction memory_hotplug contig_range longterm_pin\n",
+				    &mask), 0);
 	KUNIT_EXPECT_EQ(test, mask, BIT(MR_COMPACTION) | BIT(MR_MEMORY_HOTPLUG) |
 			BIT(MR_CONTIG_RANGE) | BIT(MR_LONGTERM_PIN));
 }
@@ -76,10 +78,12 @@ static void test_parse_lists(struct kunit *test)
 static void test_parse_refused(struct kunit *test)
 {
 	static const char * const bad[] = {
-		"", "\n", " ", "\t\n", "foo", "syscall foo", "SYSCALL", "sys call",
-		"memory_failure", "syscall memory_failure", "all syscall", "none syscall",
-		"all none", "none none", "syscall\n\n", "\nsyscall", "syscall,demotion",
-		"\x01", "syscall\x7f", "\xff\xfe", "syscall\r\n", "all\x1b[0m",
+		"", "\n", " ", "\t\n", "foo", "damon foo", "DAMON", "dam on",
+		"memory_failure", "damon memory_failure", "all damon", "none damon",
+		"all none", "none none", "damon\n\n", "\ndamon", "damon,demotion",
+		"\x01", "damon\x7f", "\xff\xfe", "damon\r\n", "all\x1b[0m",
+		/* Not the kernel's names: migrate_reason_names[] has no such entry. */
+		"syscall", "mbind", "hotplug", "cpuset",
 	};
 	char big[MIGRATE_OFFLOAD_REASONS_MAX_LEN + 16];
 	unsigned long mask;
@@ -92,21 +96,24 @@ static void test_parse_refused(struct kunit *test)
 	}
 	/* A NUL inside the write. */
 	mask = SENTINEL;
-	KUNIT_EXPECT_EQ(test, migrate_offload_parse_reasons("sys\0call", 8, &mask), -EINVAL);
+	KUNIT_EXPECT_EQ(test, migrate_offload_parse_reasons("dam\0on", 6, &mask), -EINVAL);
 	KUNIT_EXPECT_EQ(test, mask, SENTINEL);
 	/* Overlong, even when made of valid names. */
 	memset(big, 0, sizeof(big));
 	while (strlen(big) + 8 < sizeof(big))
-		strcat(big, "syscall ");
+		strcat(big, "damon ");
 	mask = SENTINEL;
 	KUNIT_EXPECT_EQ(test, parse(big, &mask), -EINVAL);
 	KUNIT_EXPECT_EQ(test, mask, SENTINEL);
 }
 
-/* The documented names, in the documented order. */
+/*
+ * The documented names, in the documented order: those of the kernel's
+ * migrate_reason_names[] (and of the mm_migrate_pages event).
+ */
 static const char * const names_in_order[] = {
-	"compaction", "hotplug", "syscall", "mbind", "numa_misplaced",
-	"contig_range", "longterm_pin", "demotion", "damon",
+	"compaction", "memory_hotplug", "syscall_or_cpuset", "mempolicy_mbind",
+	"numa_misplaced", "contig_range", "longterm_pin", "demotion", "damon",
 };
 
 /* Formatting, and parse(format(mask)) == mask for every allowed mask. */
@@ -128,7 +135,7 @@ static void test_format_round_trip(struct kunit *test)
 	migrate_offload_format_reasons(0, buf);
 	KUNIT_EXPECT_STREQ(test, buf, "none\n");
 	migrate_offload_format_reasons(BIT(MR_DEMOTION) | BIT(MR_SYSCALL), buf);
-	KUNIT_EXPECT_STREQ(test, buf, "syscall demotion\n");
+	KUNIT_EXPECT_STREQ(test, buf, "syscall_or_cpuset demotion\n");
 	migrate_offload_format_reasons(MIGRATE_OFFLOAD_ALLOWED_REASONS, buf);
 	KUNIT_EXPECT_STREQ(test, buf, all);
 
@@ -165,14 +172,62 @@ static void test_threshold(struct kunit *test)
 	KUNIT_EXPECT_FALSE(test, migrate_offload_batch_big_enough(4 * PAGE_SIZE, SZ_64K));
 	KUNIT_EXPECT_TRUE(test, migrate_offload_batch_big_enough(SZ_64K, SZ_64K));
 	KUNIT_EXPECT_TRUE(test, migrate_offload_batch_big_enough(SZ_2M, SZ_64K));
-	KUNIT_EXPECT_FALSE(test, migrate_offload_batch_big_enough(SZ_2M, SZ_1G));
+	KUNIT_EXPECT_FALSE(test, migrate_offload_batch_big_enough(SZ_2M, SZ_4M));
+}
+
+/* The largest threshold is the largest batch migrate_pages() can build. */
+static void test_max_batch_bytes(struct kunit *test)
+{
+	unsigned long max = MIGRATE_OFFLOAD_MAX_BATCH_BYTES, val = SENTINEL;
+	char s[32];
+
+	/* 511 base pages and a THP */
+	if (IS_ENABLED(CONFIG_X86_64) && IS_ENABLED(CONFIG_TRANSPARENT_HUGEPAGE))
+		KUNIT_EXPECT_EQ(test, max, SZ_4M - PAGE_SIZE);
+	snprintf(s, sizeof(s), "%lu", max);
+	KUNIT_EXPECT_EQ(test, migrate_offload_parse_min_batch(s, strlen(s), &val), 0);
+	KUNIT_EXPECT_EQ(test, val, max);
+	val = SENTINEL;
+	snprintf(s, sizeof(s), "%lu", max + 1);
+	KUNIT_EXPECT_EQ(test, migrate_offload_parse_min_batch(s, strlen(s), &val), -ERANGE);
+	KUNIT_EXPECT_EQ(test, val, SENTINEL);
+}
+
+/*
+ * "reasons" reads back what the admin wrote, whatever the migrator is for;
+ * "effective_reasons" is the part a migrator is offered (none without one).
+ */
+static void test_reasons_round_trip(struct kunit *test)
+{
+	static const char * const writes[] = {
+		"compaction\n", "demotion damon\n", "none\n", "memory_hotplug longterm_pin\n",
+	};
+	unsigned long saved = READ_ONCE(migrate_offload_reasons);
+	char *buf = kunit_kzalloc(test, PAGE_SIZE, GFP_KERNEL);
+	int i;
+
+	KUNIT_ASSERT_NOT_NULL(test, buf);
+	if (migrate_offload_active_reasons())
+		kunit_skip(test, "a migrator is registered");
+	for (i = 0; i < ARRAY_SIZE(writes); i++) {
+		size_t len = strlen(writes[i]);
+
+		KUNIT_EXPECT_EQ(test, reasons_store(NULL, NULL, writes[i], len), (ssize_t)len);
+		memset(buf, 0, PAGE_SIZE);
+		reasons_show(NULL, NULL, buf);
+		KUNIT_EXPECT_STREQ(test, buf, writes[i]);
+		memset(buf, 0, PAGE_SIZE);
+		effective_reasons_show(NULL, NULL, buf);
+		KUNIT_EXPECT_STREQ(test, buf, "none\n");
+	}
+	WRITE_ONCE(migrate_offload_reasons, saved);
 }
 
 static void test_parse_min_batch(struct kunit *test)
 {
 	static const struct { const char *s; int ret; unsigned long val; } cases[] = {
 		{ "0", 0, 0 }, { "65536\n", 0, SZ_64K }, { "0x10000", 0, SZ_64K },
-		{ "1073741824", 0, SZ_1G }, { "1073741825", -ERANGE, 0 },
+		{ "1073741824", -ERANGE, 0 },
 		{ "99999999999999999999999", -ERANGE, 0 }, { "-1", -EINVAL, 0 },
 		{ "", -EINVAL, 0 }, { "abc", -EINVAL, 0 }, { "12abc", -EINVAL, 0 },
 		{ " 12", -EINVAL, 0 }, { "1 2", -EINVAL, 0 }, { "\x01", -EINVAL, 0 },
@@ -206,6 +261,8 @@ static struct kunit_case migrate_offload_policy_cases[] = {
 	KUNIT_CASE(test_effective_reasons),
 	KUNIT_CASE(test_threshold),
 	KUNIT_CASE(test_parse_min_batch),
+	KUNIT_CASE(test_max_batch_bytes),
+	KUNIT_CASE(test_reasons_round_trip),
 	{},
 };
 

@@ -67,16 +67,22 @@ static inline unsigned long read_vmstat(const char *name)
 	unsigned long val;
 	FILE *f = fopen("/proc/vmstat", "r");
 
-	if (!f)
-		return 0;
-	while (fscanf(f, "%63s %lu", key, &val) == 2) {
-		if (!strcmp(key, name)) {
-			fclose(f);
-			return val;
+	if (f) {
+		while (fscanf(f, "%63s %lu", key, &val) == 2) {
+			if (!strcmp(key, name)) {
+				fclose(f);
+				return val;
+			}
 		}
+		fclose(f);
 	}
-	fclose(f);
-	return 0;
+	/*
+	 * A counter that is not there must fail the test, not read as 0: a
+	 * test asserting "nothing was copied" would pass on a kernel without
+	 * the counter.  Tests run in a child of the harness: exiting fails it.
+	 */
+	fprintf(stderr, "# FAIL: no %s in /proc/vmstat\n", name);
+	exit(1);	/* KSFT_FAIL */
 }
 
 /* An unsigned number from a file (sysfs, debugfs); -1 on error. */
@@ -217,7 +223,7 @@ static inline void **migrate_addrs(char *buf, unsigned long nr, size_t step)
 
 /* The core's migration copy offload counters in /proc/vmstat. */
 struct offload_vmstat {
-	unsigned long batches, copied, fallback, skip_reason, skip_small;
+	unsigned long batches, copied, fallback, skip_reason, skip_small, skip_ineligible;
 };
 
 static inline void read_offload_vmstat(struct offload_vmstat *c)
@@ -227,6 +233,32 @@ static inline void read_offload_vmstat(struct offload_vmstat *c)
 	c->fallback = read_vmstat("pgmigrate_offload_fallback");
 	c->skip_reason = read_vmstat("pgmigrate_offload_skip_reason");
 	c->skip_small = read_vmstat("pgmigrate_offload_skip_small");
+	c->skip_ineligible = read_vmstat("pgmigrate_offload_skip_ineligible");
+}
+
+/*
+ * The largest min_batch_bytes the kernel takes: the largest batch
+ * migrate_pages() builds, 511 base pages and a PMD-sized THP; 0 if the THP
+ * size is unknown.
+ */
+static inline unsigned long migrate_offload_max_batch_bytes(void)
+{
+	long long pmd = read_number("/sys/kernel/mm/transparent_hugepage/hpage_pmd_size");
+
+	if (pmd <= 0)
+		return 0;
+	return 2 * (unsigned long)pmd - getpagesize();
+}
+
+/* Does every byte of [buf, buf + size) equal @c? */
+static inline int all_bytes_are(const char *buf, size_t size, unsigned char c)
+{
+	size_t i;
+
+	for (i = 0; i < size; i++)
+		if ((unsigned char)buf[i] != c)
+			return 0;
+	return 1;
 }
 
 /* How many of the @nr_pages base pages at @buf are not on @node. */

@@ -32,7 +32,7 @@
 #define MCO_DIR		"/sys/kernel/mm/migrate_offload/"
 #define REASONS		MCO_DIR "reasons"
 #define MIN_BATCH	MCO_DIR "min_batch_bytes"
-#define DEFAULT_REASONS	"syscall mbind numa_misplaced demotion damon"
+#define DEFAULT_REASONS	"syscall_or_cpuset mempolicy_mbind numa_misplaced demotion damon"
 #define FAIL_DIR	"/sys/kernel/debug/fail_migrate_offload/"
 #define TIERS_DIR	"/sys/devices/virtual/memory_tiering/"
 #define DEMOTION	"/sys/kernel/mm/numa/demotion_enabled"

@@ -17,6 +17,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/klog.h>
 #include <sys/mman.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -30,6 +31,11 @@
 #define TRACE_DIR	"/sys/kernel/tracing/"
 #define NR_PASSES	4
 #define CHURN_CYCLES	10
+#define BULK_REASONS	"syscall_or_cpuset mempolicy_mbind numa_misplaced demotion damon"
+/* What the test migrator writes in its sentinel modes (TMO_SENTINEL). */
+#define TMO_SENTINEL	0x5e
+/* What fail_migrate_offload leaves in a destination it fails. */
+#define FAIL_BYTE	0xf1
 
 static long long tmo(const char *file)
 {
@@ -60,15 +66,25 @@ static int tmo_loaded(void)
 	return access(TMO_DIR "calls", R_OK) == 0;
 }
 
+/* Load the test migrator with @params (module parameters, or ""). */
+static int tmo_load_with(const char *params)
+{
+	char cmd[128];
+
+	/* One migrator at a time: make room. */
+	if (system("rmmod migrate_mtcopy test_migrate_offload 2>/dev/null") < 0)
+		return -1;
+	snprintf(cmd, sizeof(cmd), "modprobe test_migrate_offload %s 2>/dev/null", params);
+	if (system(cmd))
+		return -1;
+	return tmo_loaded() ? 0 : -1;
+}
+
 static int tmo_load(void)
 {
 	if (tmo_loaded())
 		return 0;
-	/* One migrator at a time: make room. */
-	if (system("rmmod migrate_mtcopy 2>/dev/null") < 0 ||
-	    system("modprobe test_migrate_offload 2>/dev/null"))
-		return -1;
-	return tmo_loaded() ? 0 : -1;
+	return tmo_load_with("");
 }
 
 FIXTURE(migrate_offload)
@@ -91,9 +107,10 @@ FIXTURE_SETUP(migrate_offload)
 	migrate_offload_save(&self->saved);
 	ASSERT_EQ(tmo_set("fail_every", "0"), 0);
 	ASSERT_EQ(tmo_set("delay_ms", "0"), 0);
+	ASSERT_EQ(tmo_set("sentinel", "0"), 0);
 	ASSERT_EQ(tmo_set("reset", "1"), 0);
 	/* The common reasons, batches of 64 KB and more. */
-	ASSERT_EQ(set_file(MCO_DIR, "reasons", "syscall mbind numa_misplaced demotion damon"), 0);
+	ASSERT_EQ(set_file(MCO_DIR, "reasons", BULK_REASONS), 0);
 	ASSERT_EQ(set_file(MCO_DIR, "min_batch_bytes", "65536"), 0);
 }
 
@@ -102,6 +119,7 @@ FIXTURE_TEARDOWN(migrate_offload)
 	if (tmo_loaded()) {
 		tmo_set("fail_every", "0");
 		tmo_set("delay_ms", "0");
+		tmo_set("sentinel", "0");
 	}
 	migrate_offload_restore(&self->saved);
 	if (!access(FAIL_DIR, F_OK))
@@ -247,7 +265,12 @@ TEST_F(migrate_offload, threshold_keeps_small_batches_on_cpu)
 {
 	struct counts a, b;
 
-	ASSERT_EQ(set_file(MCO_DIR, "min_batch_bytes", "1073741824"), 0);
+	char max[32];
+
+	if (!migrate_offload_max_batch_bytes())
+		SKIP(return, "no THP: the largest batch is unknown");
+	snprintf(max, sizeof(max), "%lu", migrate_offload_max_batch_bytes());
+	ASSERT_EQ(set_file(MCO_DIR, "min_batch_bytes", max), 0);
 	snap(&a);
 	bounce_kind(_metadata, self->node, self->page_size,
 		    MIGRATE_BUF_ANON_4K, 4UL << 20, 0, 0);
@@ -272,8 +295,9 @@ TEST_F(migrate_offload, reason_disabled)
 
 /*
  * fail_migrate_offload makes the core distrust half of what the migrator
- * copied: the CPU copies those again, the fallback counter counts them, and
- * every byte is right (bounce() checks both).
+ * copied and overwrite their destinations with FAIL_BYTE: only the CPU copy
+ * of the move phase puts the data back.  The fallback counter counts them,
+ * and every byte is right (bounce() checks both).
  */
 TEST_F(migrate_offload, fault_injection)
 {
@@ -288,6 +312,88 @@ TEST_F(migrate_offload, fault_injection)
 		    MIGRATE_BUF_ANON_4K, 4UL << 20, 100, 100);
 	injecting = 0;
 	ASSERT_EQ(set_file(FAIL_DIR, "probability", "0"), 0);
+}
+
+/*
+ * Move @size bytes of anonymous 4 KB pages once, with the test migrator in
+ * sentinel mode @mode; return the buffer (munmap() it) and the counters
+ * before and after.
+ */
+static char *move_with_sentinel(struct __test_metadata *_metadata, const int *node,
+				size_t page_size, size_t size, const char *mode,
+				struct counts *a, struct counts *b)
+{
+	unsigned long nr = size / page_size;
+	int *status = calloc(nr, sizeof(int));
+	void **addr;
+	char *buf;
+
+	buf = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (buf == MAP_FAILED || !status)
+		return NULL;
+	madvise(buf, size, MADV_NOHUGEPAGE);
+	addr = migrate_addrs(buf, nr, page_size);
+	if (!addr)
+		return NULL;
+	migrate_fill((uint64_t *)buf, size, 1);
+	if (move_all(addr, nr, node[0], status))
+		return NULL;
+	if (tmo_set("sentinel", mode))
+		return NULL;
+	snap(a);
+	if (move_all(addr, nr, node[1], status))
+		return NULL;
+	snap(b);
+	tmo_set("sentinel", "0");
+	if (pages_not_on(buf, nr, node[1], page_size, status))
+		return NULL;
+	free(addr);
+	free(status);
+	return buf;
+}
+
+/*
+ * The move phase must not copy what the migrator marked copied: that is
+ * the copy offload saves.  The test migrator writes a sentinel instead of
+ * the data and marks it copied: the sentinel must survive the move.
+ */
+TEST_F(migrate_offload, move_phase_skips_copied)
+{
+	size_t size = 2UL << 20;
+	struct counts a, b;
+	char *buf;
+
+	buf = move_with_sentinel(_metadata, self->node, self->page_size, size, "1", &a, &b);
+	ASSERT_NE(buf, NULL);
+	TH_LOG("migrator marked %lld of %lu folios; core counted %lu copied",
+	       b.offered - a.offered, size / self->page_size, b.vm.copied - a.vm.copied);
+	ASSERT_EQ(b.offered - a.offered, (long long)(size / self->page_size));
+	ASSERT_EQ(b.vm.copied - a.vm.copied, size / self->page_size);
+	ASSERT_TRUE(all_bytes_are(buf, size, TMO_SENTINEL))
+		TH_LOG("the move phase copied again folios the migrator had copied");
+	munmap(buf, size);
+}
+
+/*
+ * And it must copy what the migrator did not mark, whatever the migrator
+ * left in the destination: the sentinel is replaced by the data.
+ */
+TEST_F(migrate_offload, move_phase_copies_unmarked)
+{
+	size_t size = 2UL << 20;
+	struct counts a, b;
+	char *buf;
+	long bad;
+
+	buf = move_with_sentinel(_metadata, self->node, self->page_size, size, "2", &a, &b);
+	ASSERT_NE(buf, NULL);
+	ASSERT_EQ(b.offered - a.offered, (long long)(size / self->page_size));
+	ASSERT_EQ(b.vm.copied - a.vm.copied, 0);
+	ASSERT_EQ(b.vm.fallback - a.vm.fallback, size / self->page_size);
+	bad = migrate_verify((uint64_t *)buf, size, 1);
+	ASSERT_EQ(bad, -1)
+		TH_LOG("word %ld is not the data: the CPU did not copy an unmarked folio", bad);
+	munmap(buf, size);
 }
 
 /* One migrate_offload_batch event per batch, with the folios offered. */
@@ -320,7 +426,7 @@ TEST_F(migrate_offload, tracepoint)
 		if (!p)
 			continue;
 		events++;
-		ASSERT_NE(strstr(p, "reason=syscall"), NULL) TH_LOG("%s", p);
+		ASSERT_NE(strstr(p, "reason=syscall_or_cpuset "), NULL) TH_LOG("%s", p);
 		p = strstr(p, "folios=");
 		ASSERT_NE(p, NULL);
 		f = strtoul(p + strlen("folios="), NULL, 10);
@@ -334,65 +440,148 @@ TEST_F(migrate_offload, tracepoint)
 	ASSERT_EQ(folios, b.offered - a.offered);
 }
 
-/* Compaction is not a reason the core offloads: the migrator stays idle. */
-TEST_F(migrate_offload, compaction_not_offloaded)
+/*
+ * Fragment memory (fault in @size bytes, free every other page), compact
+ * it, and check the pages left.  Returns the base pages compaction
+ * migrated; @a and @b are the counters around it.
+ */
+static unsigned long fragment_and_compact(struct __test_metadata *_metadata,
+					  size_t page_size, struct counts *a, struct counts *b)
 {
 	size_t size = 64UL << 20, i;
-	struct counts a, b;
 	char *buf;
+
+	buf = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (buf == MAP_FAILED)
+		return 0;
+	madvise(buf, size, MADV_NOHUGEPAGE);
+	memset(buf, 7, size);
+	for (i = 0; i < size; i += 2 * page_size)
+		madvise(buf + i, page_size, MADV_DONTNEED);
+	snap(a);
+	if (write_string("/proc/sys/vm/compact_memory", "1"))
+		b->migrated = a->migrated;
+	else
+		snap(b);
+	for (i = page_size; i < size; i += 2 * page_size)
+		if (buf[i] != 7)
+			b->migrated = a->migrated = 0;	/* corrupt: make the caller fail */
+	munmap(buf, size);
+	return b->migrated - a->migrated;
+}
+
+/*
+ * Compaction migrates with MR_COMPACTION, which the admin's reasons leave
+ * out by default.  The test migrator is loaded declaring every reason, so
+ * only the core's check of the admin's reasons keeps compaction away from
+ * it; once the admin lists compaction, compaction uses it.
+ */
+TEST_F(migrate_offload, compaction_follows_reasons)
+{
+	struct counts a, b;
+	unsigned long moved;
 
 	if (access("/proc/sys/vm/compact_memory", W_OK))
 		SKIP(return, "no /proc/sys/vm/compact_memory");
-	/* Fragment memory: fault in a buffer, then free every other page. */
-	buf = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	ASSERT_NE(buf, MAP_FAILED);
-	madvise(buf, size, MADV_NOHUGEPAGE);
-	memset(buf, 7, size);
-	for (i = 0; i < size; i += 2 * self->page_size)
-		madvise(buf + i, self->page_size, MADV_DONTNEED);
-	snap(&a);
-	ASSERT_EQ(write_string("/proc/sys/vm/compact_memory", "1"), 0);
-	snap(&b);
-	for (i = self->page_size; i < size; i += 2 * self->page_size)
-		ASSERT_EQ(buf[i], 7);
-	munmap(buf, size);
-	if (b.migrated == a.migrated)
+	ASSERT_EQ(tmo_load_with("all_reasons=1"), 0);
+	ASSERT_EQ(set_file(MCO_DIR, "min_batch_bytes", "0"), 0);
+
+	moved = fragment_and_compact(_metadata, self->page_size, &a, &b);
+	TH_LOG("without compaction in reasons: %lu pages migrated, %lld migrator calls, %lu folios skipped for their reason",
+	       moved, b.calls - a.calls, b.vm.skip_reason - a.vm.skip_reason);
+	if (!moved) {
+		tmo_load_with("");
 		SKIP(return, "compaction migrated nothing");
-	TH_LOG("compaction migrated %lu pages; migrator calls %lld",
-	       b.migrated - a.migrated, b.calls - a.calls);
+	}
 	ASSERT_EQ(b.calls, a.calls);
+	ASSERT_GE(b.vm.skip_reason - a.vm.skip_reason, 1);
+
+	ASSERT_EQ(set_file(MCO_DIR, "reasons", BULK_REASONS " compaction"), 0);
+	moved = fragment_and_compact(_metadata, self->page_size, &a, &b);
+	TH_LOG("with compaction in reasons: %lu pages migrated, %lld migrator calls, %lld folios copied",
+	       moved, b.calls - a.calls, b.copied - a.copied);
+	ASSERT_EQ(tmo_load_with(""), 0);
+	if (!moved)
+		SKIP(return, "compaction migrated nothing the second time");
+	ASSERT_GT(b.calls, a.calls);
+	ASSERT_GT(b.copied, a.copied);
+}
+
+/*
+ * How many "unregistering with N copies in flight" lines with N > 0 the
+ * kernel log has after @marker (which the test wrote to /dev/kmsg); -1 if
+ * the log or the marker cannot be read.
+ */
+static int unloads_during_copies(const char *marker)
+{
+	int size = klogctl(10 /* SYSLOG_ACTION_SIZE_BUFFER */, NULL, 0), n = 0, len;
+	const char *key = "test_migrate_offload: unregistering with ";
+	char *log, *p;
+
+	if (size <= 0)
+		return -1;
+	log = calloc(1, size + 1);
+	if (!log)
+		return -1;
+	len = klogctl(3 /* SYSLOG_ACTION_READ_ALL */, log, size);
+	if (len < 0) {
+		free(log);
+		return -1;
+	}
+	log[len] = '\0';
+	p = strstr(log, marker);
+	if (!p) {
+		free(log);
+		return -1;
+	}
+	for (p = strstr(p, key); p; p = strstr(p + 1, key))
+		n += strtol(p + strlen(key), NULL, 10) > 0;
+	free(log);
+	return n;
 }
 
 /*
  * Unload and reload the migrator while another process migrates and
  * verifies in a loop: unregister must wait for copies in flight, the
  * module must be unloadable while registered, and no byte may be lost.
+ * Each batch is held 100 ms, and each unload waits until a copy is in
+ * flight; the module logs how many copies were in flight when it began to
+ * unregister, and at least one unload must have met one.
  */
 TEST_F(migrate_offload, unload_while_migrating)
 {
 	size_t size = 4UL << 20;
-	int status, cycle;
+	int status, cycle, met, wait;
+	char marker[64];
 	pid_t pid;
 
-	ASSERT_EQ(tmo_set("delay_ms", "2"), 0);
+	snprintf(marker, sizeof(marker), "migrate_offload selftest %d: unload test\n", getpid());
+	ASSERT_EQ(write_string("/dev/kmsg", marker), 0);
+	ASSERT_EQ(tmo_set("delay_ms", "100"), 0);
 	pid = fork();
 	ASSERT_GE(pid, 0);
 	if (!pid)
 		migrate_forever(self->node, size);
 	for (cycle = 0; cycle < CHURN_CYCLES; cycle++) {
-		usleep(50000);
+		/* Up to 5 s for the migrating process to be in a copy. */
+		for (wait = 0; wait < 500 && tmo("in_flight") < 1; wait++)
+			usleep(10000);
 		ASSERT_EQ(system("rmmod test_migrate_offload"), 0)
 			TH_LOG("cycle %d: rmmod failed while registered", cycle);
 		ASSERT_FALSE(tmo_loaded());
 		usleep(20000);
 		ASSERT_EQ(system("modprobe test_migrate_offload"), 0);
-		ASSERT_EQ(tmo_set("delay_ms", "2"), 0);
+		ASSERT_EQ(tmo_set("delay_ms", "100"), 0);
 		ASSERT_EQ(waitpid(pid, &status, WNOHANG), 0)
 			TH_LOG("cycle %d: the migrating process died: %d", cycle, status);
 	}
-	usleep(100000);
+	usleep(300000);
 	ASSERT_GT(tmo("calls"), 0);
 	kill(pid, SIGKILL);
+	met = unloads_during_copies(marker);
+	ASSERT_GE(met, 0) TH_LOG("cannot read the kernel log");
+	TH_LOG("%d of %d unloads began while a copy was in flight", met, CHURN_CYCLES);
+	ASSERT_GE(met, 1);
 	ASSERT_EQ(waitpid(pid, &status, 0), pid);
 	ASSERT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL)
 		TH_LOG("the migrating process exited with %d: data corrupt or move failed",

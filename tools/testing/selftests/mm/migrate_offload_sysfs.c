@@ -23,16 +23,19 @@
 #define DIR		"/sys/kernel/mm/migrate_offload/"
 #define MIGRATOR	DIR "migrator"
 #define REASONS		DIR "reasons"
+#define EFFECTIVE	DIR "effective_reasons"
 #define MIN_BATCH	DIR "min_batch_bytes"
 #define HOSTILE_WRITES	1200
 
+/* The kernel's names (migrate_reason_names[]), in enum migrate_reason order. */
 static const char * const names[] = {
-	"compaction", "hotplug", "syscall", "mbind", "numa_misplaced",
-	"contig_range", "longterm_pin", "demotion", "damon",
+	"compaction", "memory_hotplug", "syscall_or_cpuset", "mempolicy_mbind",
+	"numa_misplaced", "contig_range", "longterm_pin", "demotion", "damon",
 };
 
-#define ALL_NAMES "compaction hotplug syscall mbind numa_misplaced contig_range " \
-		  "longterm_pin demotion damon\n"
+#define ALL_NAMES "compaction memory_hotplug syscall_or_cpuset mempolicy_mbind " \
+		  "numa_misplaced contig_range longterm_pin demotion damon\n"
+#define BULK_NAMES "syscall_or_cpuset mempolicy_mbind numa_misplaced demotion damon\n"
 
 static int read_file(const char *path, char *buf, size_t size)
 {
@@ -92,12 +95,12 @@ FIXTURE_SETUP(sysfs)
 		SKIP(return, "needs root");
 	if (access(DIR, F_OK))
 		SKIP(return, "no " DIR ": CONFIG_MIGRATION_COPY_OFFLOAD is off");
-	/* With a migrator, reads show the intersection: test without one. */
+	/* The tests load the test migrator themselves where they need one. */
 	if (system("rmmod test_migrate_offload migrate_mtcopy 2>/dev/null") < 0)
 		SKIP(return, "cannot run rmmod");
 	read_state(_metadata, &self->saved);
 	if (strcmp(self->saved.migrator, "none\n"))
-		SKIP(return, "a migrator is registered; its reasons would limit what reads back");
+		SKIP(return, "a migrator is registered and cannot be unloaded");
 }
 
 FIXTURE_TEARDOWN(sysfs)
@@ -116,7 +119,9 @@ TEST_F(sysfs, defaults)
 	ASSERT_EQ(read_file(MIGRATOR, buf, sizeof(buf)), 0);
 	ASSERT_STREQ(buf, "none\n");
 	ASSERT_EQ(read_file(REASONS, buf, sizeof(buf)), 0);
-	ASSERT_STREQ(buf, "syscall mbind numa_misplaced demotion damon\n");
+	ASSERT_STREQ(buf, BULK_NAMES);
+	ASSERT_EQ(read_file(EFFECTIVE, buf, sizeof(buf)), 0);
+	ASSERT_STREQ(buf, "none\n");
 	ASSERT_EQ(read_file(MIN_BATCH, buf, sizeof(buf)), 0);
 	ASSERT_STREQ(buf, "262144\n");
 }
@@ -139,9 +144,9 @@ TEST_F(sysfs, good_writes)
 	ASSERT_EQ(read_file(REASONS, buf, sizeof(buf)), 0);
 	ASSERT_STREQ(buf, "none\n");
 	/* Any order and spacing; read back in the fixed order. */
-	ASSERT_EQ(write_str(REASONS, "  damon\tsyscall demotion damon\n"), 0);
+	ASSERT_EQ(write_str(REASONS, "  damon\tsyscall_or_cpuset demotion damon\n"), 0);
 	ASSERT_EQ(read_file(REASONS, buf, sizeof(buf)), 0);
-	ASSERT_STREQ(buf, "syscall demotion damon\n");
+	ASSERT_STREQ(buf, "syscall_or_cpuset demotion damon\n");
 
 	ASSERT_EQ(write_str(MIN_BATCH, "0\n"), 0);
 	ASSERT_EQ(read_file(MIN_BATCH, buf, sizeof(buf)), 0);
@@ -149,18 +154,66 @@ TEST_F(sysfs, good_writes)
 	ASSERT_EQ(write_str(MIN_BATCH, "0x10000"), 0);
 	ASSERT_EQ(read_file(MIN_BATCH, buf, sizeof(buf)), 0);
 	ASSERT_STREQ(buf, "65536\n");
-	ASSERT_EQ(write_str(MIN_BATCH, "1073741824"), 0);
-	ASSERT_EQ(read_file(MIN_BATCH, buf, sizeof(buf)), 0);
-	ASSERT_STREQ(buf, "1073741824\n");
+	/* Up to the largest batch migrate_pages() can build, and no more. */
+	if (migrate_offload_max_batch_bytes()) {
+		snprintf(want, sizeof(want), "%lu\n", migrate_offload_max_batch_bytes());
+		ASSERT_EQ(write_str(MIN_BATCH, want), 0);
+		ASSERT_EQ(read_file(MIN_BATCH, buf, sizeof(buf)), 0);
+		ASSERT_STREQ(buf, want);
+		snprintf(want, sizeof(want), "%lu\n", migrate_offload_max_batch_bytes() + 1);
+		ASSERT_EQ(write_str(MIN_BATCH, want), -ERANGE);
+	}
+}
+
+/*
+ * "reasons" reads back what was written, with or without a migrator and
+ * whatever it is meant for; "effective_reasons" shows what is offloaded:
+ * nothing without a migrator, and only the reasons the migrator declares.
+ * The test migrator declares the bulk placement moves, not compaction.
+ */
+TEST_F(sysfs, reasons_round_trip)
+{
+	char buf[512];
+
+	ASSERT_EQ(write_str(REASONS, "compaction memory_hotplug\n"), 0);
+	ASSERT_EQ(read_file(REASONS, buf, sizeof(buf)), 0);
+	ASSERT_STREQ(buf, "compaction memory_hotplug\n");
+	ASSERT_EQ(read_file(EFFECTIVE, buf, sizeof(buf)), 0);
+	ASSERT_STREQ(buf, "none\n");
+
+	if (system("modprobe test_migrate_offload 2>/dev/null"))
+		SKIP(return, "the test_migrate_offload module is not available");
+	ASSERT_EQ(read_file(MIGRATOR, buf, sizeof(buf)), 0);
+	ASSERT_STREQ(buf, "test_migrate_offload\n");
+	ASSERT_EQ(read_file(REASONS, buf, sizeof(buf)), 0);
+	ASSERT_STREQ(buf, "compaction memory_hotplug\n");
+	ASSERT_EQ(read_file(EFFECTIVE, buf, sizeof(buf)), 0);
+	ASSERT_STREQ(buf, "none\n");
+
+	ASSERT_EQ(write_str(REASONS, "compaction demotion\n"), 0);
+	ASSERT_EQ(read_file(REASONS, buf, sizeof(buf)), 0);
+	ASSERT_STREQ(buf, "compaction demotion\n");
+	ASSERT_EQ(read_file(EFFECTIVE, buf, sizeof(buf)), 0);
+	ASSERT_STREQ(buf, "demotion\n");
+
+	ASSERT_EQ(write_str(REASONS, "all\n"), 0);
+	ASSERT_EQ(read_file(REASONS, buf, sizeof(buf)), 0);
+	ASSERT_STREQ(buf, ALL_NAMES);
+	ASSERT_EQ(read_file(EFFECTIVE, buf, sizeof(buf)), 0);
+	ASSERT_STREQ(buf, BULK_NAMES);
+	ASSERT_NE(write_str(EFFECTIVE, "all\n"), 0);
+	ASSERT_EQ(system("rmmod test_migrate_offload"), 0);
 }
 
 /* One bad write of a random kind into @b; returns its length. */
 static size_t hostile(char *b, size_t size, const char **target)
 {
 	static const char * const bad_reasons[] = {
-		"memory_failure", "all syscall", "none damon", "SYSCALL", "syscall,damon",
-		"sys call", "\n", "", " ", "syscall\n\n", "damon\r", "all all",
+		"memory_failure", "all damon", "none damon", "DAMON", "demotion,damon",
+		"dam on", "\n", "", " ", "damon\n\n", "damon\r", "all all",
 		"numa-misplaced", "demotion\x01", "contig_range longterm_pin foo",
+		/* Names the kernel does not use for its reasons. */
+		"syscall", "mbind", "hotplug", "cpuset", "syscall_or_cpuset mbind",
 	};
 	static const char * const bad_numbers[] = {
 		"-1", "1073741825", "18446744073709551616", "0x", "12k", " 1", "1 2",
@@ -179,7 +232,7 @@ static size_t hostile(char *b, size_t size, const char **target)
 	case 1:	/* overlong, made of valid names */
 		len = 0;
 		while (len + 9 < size && len < 300 + (size_t)(rand() % 200))
-			len += snprintf(b + len, size - len, "syscall ");
+			len += snprintf(b + len, size - len, "damon ");
 		*target = REASONS;
 		return len;
 	case 2:
@@ -190,8 +243,8 @@ static size_t hostile(char *b, size_t size, const char **target)
 		i = rand() % ARRAY_SIZE(bad_numbers);
 		*target = MIN_BATCH;
 		return snprintf(b, size, "%s", bad_numbers[i]);
-	default:	/* anything into the read-only file */
-		*target = MIGRATOR;
+	default:	/* anything into a read-only file */
+		*target = rand() % 2 ? MIGRATOR : EFFECTIVE;
 		return snprintf(b, size, "%s", rand() % 2 ? "evil" : "none");
 	}
 }
@@ -203,7 +256,7 @@ TEST_F(sysfs, hostile_writes)
 	int i, refused = 0;
 
 	srand(getpid());
-	ASSERT_EQ(write_str(REASONS, "syscall demotion"), 0);
+	ASSERT_EQ(write_str(REASONS, "syscall_or_cpuset demotion"), 0);
 	ASSERT_EQ(write_str(MIN_BATCH, "12345"), 0);
 	read_state(_metadata, &before);
 	for (i = 0; i < HOSTILE_WRITES; i++) {
