@@ -71,8 +71,9 @@ static int tmo_load_with(const char *params)
 {
 	char cmd[128];
 
-	/* One migrator at a time: make room. */
-	if (system("rmmod migrate_mtcopy test_migrate_offload 2>/dev/null") < 0)
+	/* One migrator at a time: make room (one rmmod each: busybox stops at an error). */
+	if (system("rmmod migrate_mtcopy 2>/dev/null") < 0 ||
+	    system("rmmod test_migrate_offload 2>/dev/null") < 0 || tmo_loaded())
 		return -1;
 	snprintf(cmd, sizeof(cmd), "modprobe test_migrate_offload %s 2>/dev/null", params);
 	if (system(cmd))
@@ -500,6 +501,9 @@ TEST_F(migrate_offload, compaction_follows_reasons)
 	moved = fragment_and_compact(_metadata, self->page_size, &a, &b);
 	TH_LOG("with compaction in reasons: %lu pages migrated, %lld migrator calls, %lld folios copied",
 	       moved, b.calls - a.calls, b.copied - a.copied);
+	TH_LOG("core: %lu batches, %lu skipped for their reason, %lu small, %lu ineligible",
+	       b.vm.batches - a.vm.batches, b.vm.skip_reason - a.vm.skip_reason,
+	       b.vm.skip_small - a.vm.skip_small, b.vm.skip_ineligible - a.vm.skip_ineligible);
 	ASSERT_EQ(tmo_load_with(""), 0);
 	if (!moved)
 		SKIP(return, "compaction migrated nothing the second time");

@@ -96,7 +96,8 @@ FIXTURE_SETUP(sysfs)
 	if (access(DIR, F_OK))
 		SKIP(return, "no " DIR ": CONFIG_MIGRATION_COPY_OFFLOAD is off");
 	/* The tests load the test migrator themselves where they need one. */
-	if (system("rmmod test_migrate_offload migrate_mtcopy 2>/dev/null") < 0)
+	if (system("rmmod test_migrate_offload 2>/dev/null") < 0 ||
+	    system("rmmod migrate_mtcopy 2>/dev/null") < 0)
 		SKIP(return, "cannot run rmmod");
 	read_state(_metadata, &self->saved);
 	if (strcmp(self->saved.migrator, "none\n"))
