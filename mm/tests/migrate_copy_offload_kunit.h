@@ -698,18 +698,20 @@ static void test_batch_allocations(struct kunit *test)
 /* A folio with a hardware-poisoned page never goes to a migrator. */
 static void test_hwpoison_ineligible(struct kunit *test)
 {
-	struct folio *folio = folio_alloc(GFP_KERNEL, 2);
+	struct folio *folio;
 
+	if (!IS_ENABLED(CONFIG_MEMORY_FAILURE))
+		kunit_skip(test, "needs CONFIG_MEMORY_FAILURE for the HWPoison flags");
+	folio = folio_alloc(GFP_KERNEL, 2);
 	KUNIT_ASSERT_NOT_NULL(test, folio);
 	KUNIT_EXPECT_TRUE(test, migrate_offload_folio_eligible(folio));
-	if (IS_ENABLED(CONFIG_MEMORY_FAILURE)) {
-		folio_set_has_hwpoisoned(folio);
-		KUNIT_EXPECT_FALSE(test, migrate_offload_folio_eligible(folio));
-		folio_clear_has_hwpoisoned(folio);
-		SetPageHWPoison(folio_page(folio, 0));
-		KUNIT_EXPECT_FALSE(test, migrate_offload_folio_eligible(folio));
-		ClearPageHWPoison(folio_page(folio, 0));
-	}
+	/* A large folio with a poisoned subpage, and a poisoned head. */
+	folio_set_has_hwpoisoned(folio);
+	KUNIT_EXPECT_FALSE(test, migrate_offload_folio_eligible(folio));
+	folio_clear_has_hwpoisoned(folio);
+	SetPageHWPoison(folio_page(folio, 0));
+	KUNIT_EXPECT_FALSE(test, migrate_offload_folio_eligible(folio));
+	ClearPageHWPoison(folio_page(folio, 0));
 	KUNIT_EXPECT_TRUE(test, migrate_offload_folio_eligible(folio));
 	folio_put(folio);
 }
