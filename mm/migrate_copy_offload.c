@@ -60,6 +60,13 @@ unsigned long migrate_offload_min_batch_bytes __read_mostly =
 	MIGRATE_OFFLOAD_DEFAULT_MIN_BATCH_BYTES;
 
 /*
+ * The admin's reasons that the active migrator is meant for too, kept up to
+ * date under migrate_offload_lock, so that the batch-copy phase can refuse
+ * a batch for its reason before it takes SRCU or looks at a folio.
+ */
+static unsigned long migrate_offload_effective __read_mostly;
+
+/*
  * Batch arrays kept for when the page allocator has no memory to give
  * without reclaim.  Demotion, a main user, runs exactly when memory is
  * short; without a reserve it would fall back to the CPU when the migrator
@@ -83,6 +90,39 @@ static mempool_t *migrate_offload_reserve;
 unsigned long migrate_offload_effective_reasons(unsigned long admin, unsigned long migrator)
 {
 	return admin & migrator & MIGRATE_OFFLOAD_ALLOWED_REASONS;
+}
+
+/* Recompute migrate_offload_effective.  Called under migrate_offload_lock. */
+static void migrate_offload_update_effective(void)
+{
+	struct migrator *m = rcu_dereference_protected(migrate_offload_active,
+						       lockdep_is_held(&migrate_offload_lock));
+
+	WRITE_ONCE(migrate_offload_effective,
+		   m ? migrate_offload_effective_reasons(migrate_offload_reasons, m->reasons) : 0);
+}
+
+/**
+ * migrate_offload_set_reasons - the admin's write to "reasons"
+ * @mask: the new mask of BIT(MR_*)
+ */
+void migrate_offload_set_reasons(unsigned long mask)
+{
+	mutex_lock(&migrate_offload_lock);
+	WRITE_ONCE(migrate_offload_reasons, mask);
+	migrate_offload_update_effective();
+	mutex_unlock(&migrate_offload_lock);
+}
+
+/**
+ * migrate_offload_effective_now - the reasons offloaded now
+ *
+ * Return: the admin's reasons that the active migrator is meant for too,
+ * never MR_MEMORY_FAILURE; 0 when no migrator is registered.
+ */
+unsigned long migrate_offload_effective_now(void)
+{
+	return READ_ONCE(migrate_offload_effective);
 }
 
 static bool migrate_offload_reason_allowed(const struct migrator *m, int reason)
@@ -122,25 +162,6 @@ ssize_t migrate_offload_show_migrator(char *buf)
 	len = sysfs_emit(buf, "%s\n", m ? m->name : "none");
 	srcu_read_unlock(&migrate_offload_srcu, idx);
 	return len;
-}
-
-/**
- * migrate_offload_active_reasons - what the active migrator is meant for
- *
- * Return: its mask of BIT(MR_*), or 0 when none is registered.
- */
-unsigned long migrate_offload_active_reasons(void)
-{
-	unsigned long reasons = 0;
-	struct migrator *m;
-	int idx;
-
-	idx = srcu_read_lock(&migrate_offload_srcu);
-	m = srcu_dereference(migrate_offload_active, &migrate_offload_srcu);
-	if (m)
-		reasons = m->reasons;
-	srcu_read_unlock(&migrate_offload_srcu, idx);
-	return reasons;
 }
 
 /*
@@ -219,6 +240,7 @@ int migrate_offload_register(struct migrator *m)
 		}
 	}
 	rcu_assign_pointer(migrate_offload_active, m);
+	migrate_offload_update_effective();
 	static_branch_enable(&migrate_offload_enabled);
 	pr_info("migrator %s registered\n", m->name);
 unlock:
@@ -248,6 +270,7 @@ int migrate_offload_unregister(struct migrator *m)
 	}
 	static_branch_disable(&migrate_offload_enabled);
 	RCU_INIT_POINTER(migrate_offload_active, NULL);
+	migrate_offload_update_effective();
 	mutex_unlock(&migrate_offload_lock);
 
 	/* Wait for every migration that saw @m. */
@@ -441,10 +464,10 @@ static void migrate_offload_run(struct migrator *m, struct migrate_offload_state
 
 /*
  * Is the whole batch, eligible folios or not, under min_batch_bytes?  Most
- * batches of 4 KB pages are, and this is all they pay for a registered
- * migrator beyond the reason check: no per-folio checks, and the walk stops
- * as soon as the sizes reach the threshold.  Counts the batch's folios as
- * skipped small if so.
+ * batches of 4 KB pages are, and this and the reason check are all they
+ * pay for a registered migrator: no SRCU, no per-folio checks, and the walk
+ * stops as soon as the sizes reach the threshold.  Counts the batch's folios
+ * as skipped small if so.
  */
 static bool migrate_offload_batch_too_small(struct list_head *src_folios)
 {
@@ -467,8 +490,10 @@ static bool migrate_offload_batch_too_small(struct list_head *src_folios)
 
 /*
  * The out-of-line part of migrate_offload_copy_folios().  The reason comes
- * first: a batch the admin keeps from the migrator is counted as such,
- * whatever its size.
+ * first, from the cached effective mask: a batch the admin (or the
+ * migrator) keeps from the migrator is counted as such, whatever its size.
+ * Under SRCU the reason is checked again against the migrator actually
+ * found, which may have changed since.
  */
 void __migrate_offload_copy_folios(struct migrate_offload_state *st,
 				   struct list_head *src_folios,
@@ -479,18 +504,18 @@ void __migrate_offload_copy_folios(struct migrate_offload_state *st,
 
 	if (st->copied || list_empty(src_folios))
 		return;
+	if (reason < 0 || reason >= MR_TYPES ||
+	    !(READ_ONCE(migrate_offload_effective) & BIT(reason))) {
+		count_vm_events(PGMIGRATE_OFFLOAD_SKIP_REASON, list_count_nodes(src_folios));
+		return;
+	}
+	if (migrate_offload_batch_too_small(src_folios))
+		return;
 
 	idx = srcu_read_lock(&migrate_offload_srcu);
 	m = srcu_dereference(migrate_offload_active, &migrate_offload_srcu);
-	if (!m)
-		goto unlock;
-	if (!migrate_offload_reason_allowed(m, reason)) {
-		count_vm_events(PGMIGRATE_OFFLOAD_SKIP_REASON, list_count_nodes(src_folios));
-		goto unlock;
-	}
-	if (!migrate_offload_batch_too_small(src_folios))
+	if (m && migrate_offload_reason_allowed(m, reason))
 		migrate_offload_run(m, st, src_folios, dst_folios, reason);
-unlock:
 	srcu_read_unlock(&migrate_offload_srcu, idx);
 }
 

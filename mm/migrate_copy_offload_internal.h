@@ -50,7 +50,8 @@ unsigned long migrate_offload_effective_reasons(unsigned long admin,
 						unsigned long migrator);
 bool migrate_offload_batch_big_enough(size_t bytes, unsigned long min_bytes);
 ssize_t migrate_offload_show_migrator(char *buf);
-unsigned long migrate_offload_active_reasons(void);
+void migrate_offload_set_reasons(unsigned long mask);
+unsigned long migrate_offload_effective_now(void);
 
 int migrate_offload_parse_reasons(const char *buf, size_t count, unsigned long *mask);
 ssize_t migrate_offload_format_reasons(unsigned long mask, char *buf);

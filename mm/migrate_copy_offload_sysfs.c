@@ -154,10 +154,7 @@ static ssize_t reasons_show(struct kobject *kobj, struct kobj_attribute *attr, c
 static ssize_t effective_reasons_show(struct kobject *kobj, struct kobj_attribute *attr,
 				      char *buf)
 {
-	unsigned long eff = migrate_offload_effective_reasons(READ_ONCE(migrate_offload_reasons),
-							      migrate_offload_active_reasons());
-
-	return migrate_offload_format_reasons(eff, buf);
+	return migrate_offload_format_reasons(migrate_offload_effective_now(), buf);
 }
 
 static ssize_t reasons_store(struct kobject *kobj, struct kobj_attribute *attr,
@@ -168,7 +165,7 @@ static ssize_t reasons_store(struct kobject *kobj, struct kobj_attribute *attr,
 
 	if (ret)
 		return ret;
-	WRITE_ONCE(migrate_offload_reasons, mask);
+	migrate_offload_set_reasons(mask);
 	return count;
 }
 

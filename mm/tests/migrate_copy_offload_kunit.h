@@ -626,7 +626,7 @@ static void test_policy_and_counters(struct kunit *test)
 	migrate_offload_done(&st);
 
 	/* The admin turns syscalls off: not offered, counted by reason. */
-	WRITE_ONCE(migrate_offload_reasons, BIT(MR_DEMOTION));
+	migrate_offload_set_reasons(BIT(MR_DEMOTION));
 	skip_reason = vm_event(PGMIGRATE_OFFLOAD_SKIP_REASON);
 	migrate_offload_copy_folios(&st, &fb.src, &fb.dst, MR_SYSCALL);
 	KUNIT_EXPECT_EQ(test, f->calls, 1);
@@ -832,14 +832,14 @@ static int migrate_offload_test_init(struct kunit *test)
 	saved_min_batch = READ_ONCE(migrate_offload_min_batch_bytes);
 	saved_reasons = READ_ONCE(migrate_offload_reasons);
 	WRITE_ONCE(migrate_offload_min_batch_bytes, 0);
-	WRITE_ONCE(migrate_offload_reasons, MIGRATE_OFFLOAD_DEFAULT_REASONS);
+	migrate_offload_set_reasons(MIGRATE_OFFLOAD_DEFAULT_REASONS);
 	return 0;
 }
 
 static void migrate_offload_test_exit(struct kunit *test)
 {
 	WRITE_ONCE(migrate_offload_min_batch_bytes, saved_min_batch);
-	WRITE_ONCE(migrate_offload_reasons, saved_reasons);
+	migrate_offload_set_reasons(saved_reasons);
 }
 
 static struct kunit_case migrate_offload_test_cases[] = {
