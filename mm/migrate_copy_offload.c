@@ -19,6 +19,7 @@
 
 #include <linux/bitmap.h>
 #include <linux/bsearch.h>
+#include <linux/debugfs.h>
 #include <linux/list.h>
 #include <linux/mempool.h>
 #include <linux/migrate.h>
@@ -27,6 +28,7 @@
 #include <linux/module.h>
 #include <linux/mutex.h>
 #include <linux/pagemap.h>
+#include <linux/percpu.h>
 #include <linux/slab.h>
 #include <linux/sort.h>
 #include <linux/srcu.h>
@@ -65,6 +67,23 @@ unsigned long migrate_offload_min_batch_bytes __read_mostly =
  * a batch for its reason before it takes SRCU or looks at a folio.
  */
 static unsigned long migrate_offload_effective __read_mostly;
+
+/*
+ * Calls of the migrator's copy callback running now, summed over the CPUs
+ * (a call may end on another CPU than it began).  Only for the log line of
+ * unregistration and debugfs: how many copies unregistration waited for.
+ */
+static DEFINE_PER_CPU(long, migrate_offload_in_flight);
+
+static long migrate_offload_copies_in_flight(void)
+{
+	long sum = 0;
+	int cpu;
+
+	for_each_possible_cpu(cpu)
+		sum += per_cpu(migrate_offload_in_flight, cpu);
+	return sum;
+}
 
 /*
  * Batch arrays kept for when the page allocator has no memory to give
@@ -261,6 +280,8 @@ EXPORT_SYMBOL_GPL(migrate_offload_register);
  */
 int migrate_offload_unregister(struct migrator *m)
 {
+	long busy;
+
 	mutex_lock(&migrate_offload_lock);
 	if (!m || rcu_access_pointer(migrate_offload_active) != m) {
 		mutex_unlock(&migrate_offload_lock);
@@ -274,8 +295,9 @@ int migrate_offload_unregister(struct migrator *m)
 	mutex_unlock(&migrate_offload_lock);
 
 	/* Wait for every migration that saw @m. */
+	busy = migrate_offload_copies_in_flight();
 	synchronize_srcu(&migrate_offload_srcu);
-	pr_info("migrator %s unregistered\n", m->name);
+	pr_info("migrator %s unregistered (%ld copies were in flight)\n", m->name, busy);
 	return 0;
 }
 EXPORT_SYMBOL_GPL(migrate_offload_unregister);
@@ -326,6 +348,7 @@ static int migrate_offload_arrays_alloc(struct migrate_offload_arrays *a, unsign
 		array_size(n, sizeof(struct folio *)),
 		BITS_TO_LONGS(n) * sizeof(long),
 	};
+	mempool_t *reserve = READ_ONCE(migrate_offload_reserve);
 	int i;
 
 	memset(a, 0, sizeof(*a));
@@ -333,12 +356,12 @@ static int migrate_offload_arrays_alloc(struct migrate_offload_arrays *a, unsign
 		if (WARN_ON_ONCE(size[i] > PAGE_SIZE))
 			goto fail;
 		a->p[i] = kmalloc(size[i], MIGRATE_OFFLOAD_GFP);
-		if (!a->p[i]) {
-			a->p[i] = mempool_alloc_preallocated(READ_ONCE(migrate_offload_reserve));
-			if (!a->p[i])
-				goto fail;
+		if (!a->p[i] && reserve) {
+			a->p[i] = mempool_alloc_preallocated(reserve);
 			a->reserved[i] = true;
 		}
+		if (!a->p[i])
+			goto fail;
 	}
 	return 0;
 fail:
@@ -438,7 +461,9 @@ static void migrate_offload_run(struct migrator *m, struct migrate_offload_state
 	bitmap_zero(b.copied, n);
 
 	start = ktime_get_ns();
+	this_cpu_inc(migrate_offload_in_flight);
 	ret = m->copy(m, &b);
+	this_cpu_dec(migrate_offload_in_flight);
 	start = ktime_get_ns() - start;
 
 	/* Keep the copied destinations, sorted, at the start of dst[]. */
@@ -573,6 +598,25 @@ void __migrate_offload_done(struct migrate_offload_state *st)
 	st->copied = NULL;
 	st->nr_copied = 0;
 }
+
+static int migrate_offload_in_flight_get(void *data, u64 *val)
+{
+	*val = max(migrate_offload_copies_in_flight(), 0L);
+	return 0;
+}
+DEFINE_DEBUGFS_ATTRIBUTE(migrate_offload_in_flight_fops, migrate_offload_in_flight_get,
+			 NULL, "%llu\n");
+
+/* /sys/kernel/debug/migrate_offload/in_flight: copies running now. */
+static int __init migrate_offload_debugfs_init(void)
+{
+	struct dentry *dir = debugfs_create_dir("migrate_offload", NULL);
+
+	debugfs_create_file_unsafe("in_flight", 0400, dir, NULL,
+				   &migrate_offload_in_flight_fops);
+	return 0;
+}
+late_initcall(migrate_offload_debugfs_init);
 
 #if IS_ENABLED(CONFIG_MIGRATION_COPY_OFFLOAD_KUNIT_TEST)
 #include "tests/migrate_copy_offload_kunit.h"

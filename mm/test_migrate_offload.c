@@ -170,8 +170,6 @@ static int __init tmo_init(void)
 
 static void __exit tmo_exit(void)
 {
-	/* The selftest looks for this line to know an unload met a copy. */
-	pr_info("unregistering with %ld copies in flight\n", atomic_long_read(&tmo_in_flight));
 	/* Waits for every copy in flight: the module text may go after. */
 	migrate_offload_unregister(&tmo_migrator);
 	debugfs_remove_recursive(tmo_dir);

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/klog.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
@@ -248,6 +249,45 @@ static inline unsigned long migrate_offload_max_batch_bytes(void)
 	if (pmd <= 0)
 		return 0;
 	return 2 * (unsigned long)pmd - getpagesize();
+}
+
+/*
+ * Write a line unique to this process to the kernel log, and return it in
+ * @marker, for migrate_unloads_during_copies().  0, or -1.
+ */
+static inline int migrate_log_marker(char *marker, size_t size, const char *what)
+{
+	snprintf(marker, size, "migrate selftest %d: %s\n", getpid(), what);
+	return write_string("/dev/kmsg", marker);
+}
+
+/*
+ * How many times the kernel log says, after @marker, that migrator @name
+ * was unregistered while copies were in flight (the core's "migrator NAME
+ * unregistered (N copies were in flight)" with N > 0); -1 if the log or
+ * the marker cannot be read.
+ */
+static inline int migrate_unloads_during_copies(const char *marker, const char *name)
+{
+	int size = klogctl(10 /* SYSLOG_ACTION_SIZE_BUFFER */, NULL, 0), n = 0, len;
+	char key[96], *log, *p;
+
+	if (size <= 0)
+		return -1;
+	snprintf(key, sizeof(key), "migrate_offload: migrator %s unregistered (", name);
+	log = calloc(1, size + 1);
+	if (!log)
+		return -1;
+	len = klogctl(3 /* SYSLOG_ACTION_READ_ALL */, log, size);
+	p = len < 0 ? NULL : (log[len] = '\0', strstr(log, marker));
+	if (!p) {
+		free(log);
+		return -1;
+	}
+	for (p = strstr(p, key); p; p = strstr(p + 1, key))
+		n += strtol(p + strlen(key), NULL, 10) > 0;
+	free(log);
+	return n;
 }
 
 /* Does every byte of [buf, buf + size) equal @c? */

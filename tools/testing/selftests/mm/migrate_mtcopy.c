@@ -14,6 +14,7 @@
  * Needs root, two memory nodes and the module; skips otherwise.
  */
 #define _GNU_SOURCE
+#include <errno.h>
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
@@ -669,23 +670,40 @@ TEST_F_TIMEOUT(mtcopy, demotion, DEMOTION_BUDGET)
 	munmap(r, sizeof(*r));
 }
 
-/* Unload and reload the migrator while another process migrates. */
+/* Copies running now in any migrator, from the core's debugfs file; -1 if none. */
+static long long copies_in_flight(void)
+{
+	return read_number("/sys/kernel/debug/migrate_offload/in_flight");
+}
+
+/*
+ * Unload and reload the migrator while another process migrates.  Each
+ * unload starts, with delete_module(2) itself rather than a slower rmmod
+ * process, as soon as the core reports a copy in flight (or after 2 s
+ * without one); the core logs how many copies each unregistration waited
+ * for, and at least one must have waited for one.
+ */
 TEST_F_TIMEOUT(mtcopy, unload_while_migrating, CHURN_BUDGET)
 {
 	size_t size = 4UL << 20;
 	unsigned long before;
-	int status, cycle;
+	int status, cycle, met, spin;
+	char marker[64];
 	pid_t pid;
 
+	if (copies_in_flight() < 0)
+		SKIP(return, "no /sys/kernel/debug/migrate_offload/in_flight");
+	ASSERT_EQ(migrate_log_marker(marker, sizeof(marker), "mtcopy unload test"), 0);
 	before = read_vmstat("pgmigrate_offload_copied");
 	pid = fork();
 	ASSERT_GE(pid, 0);
 	if (!pid)
 		migrate_forever(self->node, size);
 	for (cycle = 0; cycle < CHURN_CYCLES; cycle++) {
-		usleep(20000);
-		ASSERT_EQ(system("rmmod migrate_mtcopy"), 0)
-			TH_LOG("cycle %d: rmmod failed", cycle);
+		for (spin = 0; spin < 2000 && copies_in_flight() < 1; spin++)
+			usleep(1000);
+		ASSERT_EQ(syscall(SYS_delete_module, "migrate_mtcopy", O_NONBLOCK), 0)
+			TH_LOG("cycle %d: unloading failed: %s", cycle, strerror(errno));
 		ASSERT_FALSE(mtcopy_active());
 		usleep(5000);
 		ASSERT_EQ(system("modprobe migrate_mtcopy"), 0);
@@ -699,6 +717,10 @@ TEST_F_TIMEOUT(mtcopy, unload_while_migrating, CHURN_BUDGET)
 		TH_LOG("the migrating process exited with %d: data corrupt or move failed",
 		       WEXITSTATUS(status));
 	ASSERT_GT(read_vmstat("pgmigrate_offload_copied"), before);
+	met = migrate_unloads_during_copies(marker, "mtcopy");
+	ASSERT_GE(met, 0) TH_LOG("cannot read the kernel log");
+	TH_LOG("%d of %d unloads began while a copy was in flight", met, CHURN_CYCLES);
+	ASSERT_GE(met, 1);
 }
 
 TEST_HARNESS_MAIN

@@ -17,7 +17,6 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/klog.h>
 #include <sys/mman.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -512,44 +511,11 @@ TEST_F(migrate_offload, compaction_follows_reasons)
 }
 
 /*
- * How many "unregistering with N copies in flight" lines with N > 0 the
- * kernel log has after @marker (which the test wrote to /dev/kmsg); -1 if
- * the log or the marker cannot be read.
- */
-static int unloads_during_copies(const char *marker)
-{
-	int size = klogctl(10 /* SYSLOG_ACTION_SIZE_BUFFER */, NULL, 0), n = 0, len;
-	const char *key = "test_migrate_offload: unregistering with ";
-	char *log, *p;
-
-	if (size <= 0)
-		return -1;
-	log = calloc(1, size + 1);
-	if (!log)
-		return -1;
-	len = klogctl(3 /* SYSLOG_ACTION_READ_ALL */, log, size);
-	if (len < 0) {
-		free(log);
-		return -1;
-	}
-	log[len] = '\0';
-	p = strstr(log, marker);
-	if (!p) {
-		free(log);
-		return -1;
-	}
-	for (p = strstr(p, key); p; p = strstr(p + 1, key))
-		n += strtol(p + strlen(key), NULL, 10) > 0;
-	free(log);
-	return n;
-}
-
-/*
  * Unload and reload the migrator while another process migrates and
  * verifies in a loop: unregister must wait for copies in flight, the
  * module must be unloadable while registered, and no byte may be lost.
  * Each batch is held 100 ms, and each unload waits until a copy is in
- * flight; the module logs how many copies were in flight when it began to
+ * flight; the core logs how many copies were in flight when it began to
  * unregister, and at least one unload must have met one.
  */
 TEST_F(migrate_offload, unload_while_migrating)
@@ -559,8 +525,7 @@ TEST_F(migrate_offload, unload_while_migrating)
 	char marker[64];
 	pid_t pid;
 
-	snprintf(marker, sizeof(marker), "migrate_offload selftest %d: unload test\n", getpid());
-	ASSERT_EQ(write_string("/dev/kmsg", marker), 0);
+	ASSERT_EQ(migrate_log_marker(marker, sizeof(marker), "unload test"), 0);
 	ASSERT_EQ(tmo_set("delay_ms", "100"), 0);
 	pid = fork();
 	ASSERT_GE(pid, 0);
@@ -582,7 +547,7 @@ TEST_F(migrate_offload, unload_while_migrating)
 	usleep(300000);
 	ASSERT_GT(tmo("calls"), 0);
 	kill(pid, SIGKILL);
-	met = unloads_during_copies(marker);
+	met = migrate_unloads_during_copies(marker, "test_migrate_offload");
 	ASSERT_GE(met, 0) TH_LOG("cannot read the kernel log");
 	TH_LOG("%d of %d unloads began while a copy was in flight", met, CHURN_CYCLES);
 	ASSERT_GE(met, 1);
