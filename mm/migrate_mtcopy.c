@@ -72,6 +72,7 @@ struct mtcopy_batch {
 	unsigned int nr_parts;
 	struct mtcopy_part parts[] __counted_by(nr_parts);
 };
+
 static_assert(struct_size_t(struct mtcopy_batch, parts, MTCOPY_MAX_THREADS) <= PAGE_SIZE);
 
 static void mtcopy_run(struct mtcopy_part *p)

@@ -447,33 +447,37 @@ TEST_F(migrate_offload, tracepoint)
 }
 
 /*
- * Fragment memory (fault in @size bytes, free every other page), compact
- * it, and check the pages left.  Returns the base pages compaction
- * migrated; @a and @b are the counters around it.
+ * Fragment memory (fault in 64 MB, free every other page), compact it, and
+ * check the pages left.  Returns the base pages compaction migrated, or -1
+ * if a page left lost its data or the buffer cannot be set up; @a and @b
+ * are the counters around the compaction.
  */
-static unsigned long fragment_and_compact(struct __test_metadata *_metadata,
-					  size_t page_size, struct counts *a, struct counts *b)
+static long fragment_and_compact(size_t page_size, struct counts *a, struct counts *b)
 {
 	size_t size = 64UL << 20, i;
 	char *buf;
 
+	long moved;
+
 	buf = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (buf == MAP_FAILED)
-		return 0;
+		return -1;
 	madvise(buf, size, MADV_NOHUGEPAGE);
 	memset(buf, 7, size);
 	for (i = 0; i < size; i += 2 * page_size)
 		madvise(buf + i, page_size, MADV_DONTNEED);
 	snap(a);
-	if (write_string("/proc/sys/vm/compact_memory", "1"))
-		b->migrated = a->migrated;
-	else
-		snap(b);
+	if (write_string("/proc/sys/vm/compact_memory", "1")) {
+		munmap(buf, size);
+		return -1;
+	}
+	snap(b);
+	moved = b->migrated - a->migrated;
 	for (i = page_size; i < size; i += 2 * page_size)
 		if (buf[i] != 7)
-			b->migrated = a->migrated = 0;	/* corrupt: make the caller fail */
+			moved = -1;
 	munmap(buf, size);
-	return b->migrated - a->migrated;
+	return moved;
 }
 
 /*
@@ -485,16 +489,18 @@ static unsigned long fragment_and_compact(struct __test_metadata *_metadata,
 TEST_F(migrate_offload, compaction_follows_reasons)
 {
 	struct counts a, b;
-	unsigned long moved;
+	long moved;
 
 	if (access("/proc/sys/vm/compact_memory", W_OK))
 		SKIP(return, "no /proc/sys/vm/compact_memory");
 	ASSERT_EQ(tmo_load_with("all_reasons=1"), 0);
 	ASSERT_EQ(set_file(MCO_DIR, "min_batch_bytes", "0"), 0);
 
-	moved = fragment_and_compact(_metadata, self->page_size, &a, &b);
-	TH_LOG("without compaction in reasons: %lu pages migrated, %lld migrator calls, %lu folios skipped for their reason",
-	       moved, b.calls - a.calls, b.vm.skip_reason - a.vm.skip_reason);
+	moved = fragment_and_compact(self->page_size, &a, &b);
+	ASSERT_GE(moved, 0) TH_LOG("compaction lost data, or could not be set up");
+	TH_LOG("without compaction in reasons: %ld pages migrated, %lld migrator calls",
+	       moved, b.calls - a.calls);
+	TH_LOG("%lu folios skipped for their reason", b.vm.skip_reason - a.vm.skip_reason);
 	if (!moved) {
 		tmo_load_with("");
 		SKIP(return, "compaction migrated nothing");
@@ -503,9 +509,11 @@ TEST_F(migrate_offload, compaction_follows_reasons)
 	ASSERT_GE(b.vm.skip_reason - a.vm.skip_reason, 1);
 
 	ASSERT_EQ(set_file(MCO_DIR, "reasons", BULK_REASONS " compaction"), 0);
-	moved = fragment_and_compact(_metadata, self->page_size, &a, &b);
-	TH_LOG("with compaction in reasons: %lu pages migrated, %lld migrator calls, %lld folios copied",
-	       moved, b.calls - a.calls, b.copied - a.copied);
+	moved = fragment_and_compact(self->page_size, &a, &b);
+	ASSERT_GE(moved, 0) TH_LOG("compaction lost data, or could not be set up");
+	TH_LOG("with compaction in reasons: %ld pages migrated, %lld migrator calls",
+	       moved, b.calls - a.calls);
+	TH_LOG("%lld folios copied", b.copied - a.copied);
 	TH_LOG("core: %lu batches, %lu skipped for their reason, %lu small, %lu ineligible",
 	       b.vm.batches - a.vm.batches, b.vm.skip_reason - a.vm.skip_reason,
 	       b.vm.skip_small - a.vm.skip_small, b.vm.skip_ineligible - a.vm.skip_ineligible);
