@@ -428,9 +428,9 @@ static bool eligible_with(struct folio *folio, struct address_space *as,
 
 /*
  * Which folios a migrator may copy.  Not covered here: buffer_migrate_folio
- * (any op other than the two is refused, see the wrapper case; the guest
- * config has no BUFFER_HEAD) and hugetlb folios (refused by
- * folio_test_hugetlb(), never batched by migrate_pages()).
+ * (any op other than the two is refused, see the wrapper case; the
+ * migrate_offload_paths selftest moves ext2 pagecache) and hugetlb folios
+ * (refused by folio_test_hugetlb(), never batched by migrate_pages()).
  */
 static void test_eligibility(struct kunit *test)
 {
