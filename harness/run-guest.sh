@@ -87,12 +87,19 @@ rm -f "$A/console.log" "$A/selftests.tap"
 quiet=
 [ "$mode" = demo ] && quiet=quiet
 serial2=
-[ "$mode" = check ] && serial2="-serial file:$A/selftests.tap"
+share=
+if [ "$mode" = check ]; then
+	serial2="-serial file:$A/selftests.tap"
+	# A host folder over virtio-9p: pagecache of a filesystem whose
+	# migrate_folio is filemap_migrate_folio (migrate_offload_paths).
+	rm -rf "$A/9p" && mkdir -p "$A/9p"
+	share="-fsdev local,id=fs0,path=$A/9p,security_model=none -device virtio-9p-pci,fsdev=fs0,mount_tag=harness9p"
+fi
 say "booting the $flavour kernel: QEMU $ACCEL, $SMP vCPUs, nodes 0-1 ${MEM_PER_NODE} MB each with CPUs, node 2 ${SLOW_MB} MB memory-only (lower tier) (log: $A/console.log)"
 start=$(date +%s)
 timeout --foreground -k 10 "$TIMEOUT" qemu-system-x86_64 $accel_opts -machine q35,hmat=on \
 	-smp "$SMP,sockets=$(( SMP > 1 ? 2 : 1 )),cores=$(( half ? half : 1 )),threads=1" -m $((2 * MEM_PER_NODE + SLOW_MB)) $numa \
-	-nographic -no-reboot -nodefaults -serial stdio $serial2 \
+	-nographic -no-reboot -nodefaults -serial stdio $serial2 $share \
 	-kernel "$A/bzImage" -initrd "$A/initramfs.cpio.gz" \
 	-append "console=ttyS0 $quiet harness=$mode harness_host_cpus=$host_cpus panic=-1 oops=panic transparent_hugepage=madvise $GUEST_CMDLINE" \
 	</dev/null 2>&1 | sed -u 's/\r$//; s/\x1bc//g; s/\x1b\[[0-9;?]*[A-Za-z]//g' | tee "$A/console.log" |

@@ -1,10 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * Migration copy offload on the less common paths, with the test migrator
- * module (CONFIG_TEST_MIGRATE_OFFLOAD): swapcache folios, KSM folios, a
- * partially mapped THP, pagecache with buffer heads (ext2 on a RAM disk),
- * folios with an extra reference (a pipe holding vmspliced pages), and
- * memory moved by a cgroup v2 cpuset.mems change.
+ * module (CONFIG_TEST_MIGRATE_OFFLOAD): pagecache of a filesystem whose
+ * migrate_folio is filemap_migrate_folio() (9p over virtio), swapcache
+ * folios, KSM folios, a partially mapped THP, pagecache with buffer heads
+ * (ext2 on a RAM disk), folios with an extra reference (a pipe holding
+ * vmspliced pages), and memory moved by a cgroup v2 cpuset.mems change.
  *
  * Each test moves memory between two nodes, verifies every byte it moved,
  * and reads the test migrator's counters and /proc/vmstat to show which
@@ -22,6 +23,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/mount.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/swap.h>
 #include <sys/uio.h>
@@ -37,6 +39,8 @@
 #define CG_ROOT		"/sys/fs/cgroup"
 #define CG_DIR		CG_ROOT "/migrate_offload_paths"
 #define EXT2_MNT	"/tmp/migrate_offload_ext2"
+#define P9_MNT		"/tmp/migrate_offload_9p"
+#define P9_TAG		"harness9p"	/* the share of harness/run-guest.sh */
 #define BULK_REASONS	"syscall_or_cpuset mempolicy_mbind numa_misplaced demotion damon"
 #define BUF_SIZE	(4UL << 20)
 
@@ -153,16 +157,69 @@ static int ram_disks(unsigned int mb)
 }
 
 /*
+ * Pagecache of 9p (v9fs_addr_operations: migrate_folio is
+ * filemap_migrate_folio()), mapped shared and dirtied: the migrator copies
+ * it, and the move phase moves the page cache entry and private data.
+ */
+TEST_F(paths, filemap_pagecache)
+{
+	unsigned long nr = BUF_SIZE / self->page_size;
+	struct counts a, b;
+	char *buf;
+	long bad;
+	int fd;
+
+	mkdir(P9_MNT, 0700);
+	if (mount(P9_TAG, P9_MNT, "9p", 0, "trans=virtio,version=9p2000.L,cache=mmap"))
+		SKIP(return, "no 9p share %s (CONFIG_9P_FS, QEMU virtio-9p): %s",
+		     P9_TAG, strerror(errno));
+	fd = open(P9_MNT "/data", O_RDWR | O_CREAT | O_TRUNC, 0600);
+	ASSERT_GE(fd, 0);
+	ASSERT_EQ(ftruncate(fd, BUF_SIZE), 0);
+	buf = mmap(NULL, BUF_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	ASSERT_NE(buf, MAP_FAILED);
+	migrate_fill((uint64_t *)buf, BUF_SIZE, 11);
+	ASSERT_EQ(move_to(buf, nr, self->page_size, self->node[0], 0), 0);
+
+	snap(&a);
+	ASSERT_EQ(move_to(buf, nr, self->page_size, self->node[1], 0), 0);
+	snap(&b);
+	bad = migrate_verify((uint64_t *)buf, BUF_SIZE, 11);
+	TH_LOG("%lu pages migrated; migrator offered %lld, copied %lld; core: %lu ineligible",
+	       b.migrated - a.migrated, b.offered - a.offered, b.copied - a.copied,
+	       b.vm.skip_ineligible - a.vm.skip_ineligible);
+	/* And the data reaches the file through the moved page cache. */
+	ASSERT_EQ(msync(buf, BUF_SIZE, MS_SYNC), 0);
+	munmap(buf, BUF_SIZE);
+	ASSERT_EQ(bad, -1) TH_LOG("word %ld corrupt", bad);
+	buf = malloc(BUF_SIZE);
+	ASSERT_NE(buf, NULL);
+	ASSERT_EQ(pread(fd, buf, BUF_SIZE, 0), (ssize_t)BUF_SIZE);
+	bad = migrate_verify((uint64_t *)buf, BUF_SIZE, 11);
+	free(buf);
+	close(fd);
+	unlink(P9_MNT "/data");
+	ASSERT_EQ(umount(P9_MNT), 0);
+	ASSERT_EQ(bad, -1) TH_LOG("word %ld of the file corrupt", bad);
+	ASSERT_GE(b.migrated - a.migrated, nr);
+	ASSERT_GE(b.copied - a.copied, (long long)nr);
+}
+
+/*
  * Swapcache folios: anonymous pages paged out to swap and faulted back in
- * by reads stay in the swapcache, whose migrate_folio is migrate_folio():
- * the migrator copies them.
+ * stay in the swapcache while another process still maps their swap
+ * entries (a child forked after the pageout; without it, a RAM disk, which
+ * does synchronous I/O, would swap in without the swapcache).  The
+ * swapcache's migrate_folio is migrate_folio(): the migrator copies them.
  */
 TEST_F(paths, swapcache)
 {
 	unsigned long nr = BUF_SIZE / self->page_size, cached;
 	struct counts a, b;
 	volatile char sink;
+	int status;
 	char *buf;
+	pid_t pid;
 	long bad;
 	size_t i;
 
@@ -176,12 +233,21 @@ TEST_F(paths, swapcache)
 	migrate_fill((uint64_t *)buf, BUF_SIZE, 1);
 	ASSERT_EQ(move_to(buf, nr, self->page_size, self->node[0], 0), 0);
 	ASSERT_EQ(madvise(buf, BUF_SIZE, MADV_PAGEOUT), 0);
+	pid = fork();
+	ASSERT_GE(pid, 0);
+	if (!pid) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		pause();
+		_exit(0);
+	}
 	for (i = 0; i < BUF_SIZE; i += self->page_size)
-		sink = buf[i];		/* read faults: the folios stay in the swapcache */
+		sink = buf[i];		/* swap in: the child keeps the entries */
 	(void)sink;
 	cached = meminfo_kb("SwapCached");
 	TH_LOG("SwapCached: %lu kB after reading back %lu kB", cached, BUF_SIZE >> 10);
 	if (cached < (BUF_SIZE >> 10) / 2) {
+		kill(pid, SIGKILL);
+		waitpid(pid, &status, 0);
 		munmap(buf, BUF_SIZE);
 		swapoff("/dev/ram1");
 		SKIP(return, "the pages did not stay in the swapcache");
@@ -192,6 +258,8 @@ TEST_F(paths, swapcache)
 	snap(&b);
 	bad = migrate_verify((uint64_t *)buf, BUF_SIZE, 1);
 	TH_LOG("migrator copied %lld folios of %lu pages moved", b.copied - a.copied, nr);
+	kill(pid, SIGKILL);
+	waitpid(pid, &status, 0);
 	munmap(buf, BUF_SIZE);
 	ASSERT_EQ(swapoff("/dev/ram1"), 0);
 	ASSERT_EQ(bad, -1) TH_LOG("word %ld corrupt", bad);
@@ -233,6 +301,8 @@ TEST_F(paths, ksm)
 		usleep(100000);
 	}
 	TH_LOG("KSM: %lld pages sharing after %d.%d s", shared, wait / 10, wait % 10);
+	/* Stop ksmd, merged pages stay merged: nothing changes under the move. */
+	ASSERT_EQ(write_string(KSM_DIR "run", "0"), 0);
 	if (shared < (long long)nr / 2) {
 		write_string(KSM_DIR "run", "2");
 		munmap(buf, BUF_SIZE);
@@ -240,8 +310,12 @@ TEST_F(paths, ksm)
 	}
 
 	snap(&a);
-	ASSERT_EQ(move_to(buf, nr, self->page_size, self->node[1], 1), 0);
+	/* A KSM folio is one folio at many addresses: the move may need a retry. */
+	for (wait = 0; wait < MIGRATE_MAX_RETRIES; wait++)
+		if (!move_to(buf, nr, self->page_size, self->node[1], 1))
+			break;
 	snap(&b);
+	ASSERT_EQ(move_to(buf, nr, self->page_size, self->node[1], 1), 0);
 	for (i = 0; i < nr; i++)
 		ASSERT_TRUE(all_bytes_are(buf + i * self->page_size, self->page_size, 0x40 + i % 4))
 			TH_LOG("page %lu corrupt", i);
