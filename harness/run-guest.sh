@@ -49,6 +49,13 @@ accel() {
 ACCEL=$(accel)
 if [ "$ACCEL" = kvm ]; then
 	accel_opts="-accel kvm -cpu host"
+elif [ -n "$GUEST_ICOUNT" ]; then
+	# GUEST_ICOUNT=1 (make bench's cost gates): the guest clock advances
+	# one nanosecond per instruction executed and skips idle time, so what
+	# the guest measures is the work it did, whatever the host does.  TCG
+	# then runs the vCPUs in one host thread, one at a time.
+	ACCEL=tcg-icount
+	accel_opts="-accel tcg -cpu max -icount shift=0,sleep=off"
 else
 	accel_opts="-accel tcg,thread=multi -cpu max"
 fi
