@@ -115,7 +115,8 @@ for ((r = 1; r <= ROUNDS; r++)); do
 				done
 			done
 		fi
-		GUEST_CPUS=1 boot $r $kernel 1cpu-$i
+		# Counted, not timed: see GUEST_ICOUNT in run-guest.sh.
+		GUEST_CPUS=1 GUEST_ICOUNT=1 boot $r $kernel 1cpu-$i
 	done
 
 	: > "$B/list"
@@ -135,4 +136,4 @@ done
 host=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)
 accel=$(cut -d' ' -f1 "$(artdir demo)/guest.info")
 python3 "$REPO/harness/bench_report.py" --dir "$B" \
-	--env "QEMU ${accel^^}, $CPUS vCPUs ($((CPUS / 2)) per node), host: $(nproc) cores of $host, non-debug kernel $(make -s -C "$TREE" O="$(objdir demo)" kernelrelease)"
+	--env "QEMU ${accel^^}, $CPUS vCPUs ($((CPUS / 2)) per node; the 1-vCPU boots of the cost gates with -icount shift=0,sleep=off, so their times are instruction counts), host: $(nproc) cores of $host, non-debug kernel $(make -s -C "$TREE" O="$(objdir demo)" kernelrelease)"
