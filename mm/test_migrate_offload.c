@@ -10,7 +10,6 @@
  *
  * /sys/kernel/debug/test_migrate_offload/:
  *   calls, folios_offered, folios_copied, bytes_copied   counters (read)
- *   in_flight    calls of the copy callback running now (read)
  *   fail_every   N > 0: leave every Nth offered folio uncopied (rw)
  *   delay_ms     sleep this long in each batch, to keep copies in flight (rw)
  *   sentinel     0: copy the data; 1: fill each destination with
@@ -40,7 +39,6 @@ static atomic_long_t tmo_calls;
 static atomic_long_t tmo_offered;
 static atomic_long_t tmo_copied;
 static atomic_long_t tmo_bytes;
-static atomic_long_t tmo_in_flight;
 static u32 tmo_fail_every;
 static u32 tmo_delay_ms;
 static u32 tmo_sentinel;
@@ -72,7 +70,6 @@ static int tmo_copy(struct migrator *m, struct migrate_copy_batch *b)
 	if (current->tgid != READ_ONCE(tmo_sentinel_tgid))
 		sentinel = 0;
 
-	atomic_long_inc(&tmo_in_flight);
 	atomic_long_inc(&tmo_calls);
 	if (delay)
 		msleep(delay);
@@ -94,7 +91,6 @@ static int tmo_copy(struct migrator *m, struct migrate_copy_batch *b)
 		atomic_long_inc(&tmo_copied);
 		atomic_long_add(folio_size(b->src[i]), &tmo_bytes);
 	}
-	atomic_long_dec(&tmo_in_flight);
 	return 0;
 }
 
@@ -153,8 +149,6 @@ static int __init tmo_init(void)
 	debugfs_create_u32("fail_every", 0600, tmo_dir, &tmo_fail_every);
 	debugfs_create_u32("delay_ms", 0600, tmo_dir, &tmo_delay_ms);
 	debugfs_create_file_unsafe("sentinel", 0600, tmo_dir, NULL, &tmo_sentinel_fops);
-	debugfs_create_file_unsafe("in_flight", 0400, tmo_dir, &tmo_in_flight,
-				   &tmo_counter_fops);
 	debugfs_create_file_unsafe("reset", 0200, tmo_dir, NULL, &tmo_reset_fops);
 
 	tmo_migrator.reasons = all_reasons ? BIT(MR_TYPES) - 1 :

@@ -251,6 +251,12 @@ static inline unsigned long migrate_offload_max_batch_bytes(void)
 	return 2 * (unsigned long)pmd - getpagesize();
 }
 
+/* Copies any migrator is making now, from the core's debugfs file; -1 if none. */
+static inline long long migrate_offload_in_flight(void)
+{
+	return read_number("/sys/kernel/debug/migrate_offload/in_flight");
+}
+
 /*
  * Write a line unique to this process to the kernel log, and return it in
  * @marker, for migrate_unloads_during_copies().  0, or -1.

@@ -675,12 +675,6 @@ TEST_F_TIMEOUT(mtcopy, demotion, DEMOTION_BUDGET)
 	munmap(r, sizeof(*r));
 }
 
-/* Copies running now in any migrator, from the core's debugfs file; -1 if none. */
-static long long copies_in_flight(void)
-{
-	return read_number("/sys/kernel/debug/migrate_offload/in_flight");
-}
-
 /*
  * Unload and reload the migrator while another process migrates.  Each
  * unload starts, with delete_module(2) itself rather than a slower rmmod
@@ -696,7 +690,7 @@ TEST_F_TIMEOUT(mtcopy, unload_while_migrating, CHURN_BUDGET)
 	char marker[64];
 	pid_t pid;
 
-	if (copies_in_flight() < 0)
+	if (migrate_offload_in_flight() < 0)
 		SKIP(return, "no /sys/kernel/debug/migrate_offload/in_flight");
 	ASSERT_EQ(migrate_log_marker(marker, sizeof(marker), "mtcopy unload test"), 0);
 	before = read_vmstat("pgmigrate_offload_copied");
@@ -705,7 +699,7 @@ TEST_F_TIMEOUT(mtcopy, unload_while_migrating, CHURN_BUDGET)
 	if (!pid)
 		migrate_forever(self->node, size);
 	for (cycle = 0; cycle < CHURN_CYCLES; cycle++) {
-		for (spin = 0; spin < 2000 && copies_in_flight() < 1; spin++)
+		for (spin = 0; spin < 2000 && migrate_offload_in_flight() < 1; spin++)
 			usleep(1000);
 		ASSERT_EQ(syscall(SYS_delete_module, "migrate_mtcopy", O_NONBLOCK), 0)
 			TH_LOG("cycle %d: unloading failed: %s", cycle, strerror(errno));

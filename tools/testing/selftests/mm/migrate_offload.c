@@ -547,7 +547,7 @@ TEST_F(migrate_offload, unload_while_migrating)
 		migrate_forever(self->node, size);
 	for (cycle = 0; cycle < CHURN_CYCLES; cycle++) {
 		/* Up to 5 s for the migrating process to be in a copy. */
-		for (wait = 0; wait < 500 && tmo("in_flight") < 1; wait++)
+		for (wait = 0; wait < 500 && migrate_offload_in_flight() < 1; wait++)
 			usleep(10000);
 		ASSERT_EQ(system("rmmod test_migrate_offload"), 0)
 			TH_LOG("cycle %d: rmmod failed while registered", cycle);
