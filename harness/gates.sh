@@ -75,8 +75,10 @@ for l in sys.stdin:
 PY
 }
 
-# The result parser catches every kind of failure (fixtures).
-if python3 "$REPO/harness/tests/test_results.py" > "$A/gates/harness-selftest.log" 2>&1; then
+# The result parser catches every kind of failure, and make bench's report
+# fails its gates when the figures say so (fixtures).
+if { python3 "$REPO/harness/tests/test_results.py" &&
+     python3 "$REPO/harness/tests/test_bench_report.py"; } > "$A/gates/harness-selftest.log" 2>&1; then
 	result ok harness-selftest
 else
 	tail -20 "$A/gates/harness-selftest.log"
