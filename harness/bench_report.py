@@ -353,20 +353,49 @@ def main():
     w("copied) and the remap. With mtcopy at 1 thread the copy is the same CPU")
     w("work, moved into its own phase: that row measures the copy's share.")
     w("")
+    w("The rows \"1 vCPU, instructions counted\" come from the runs of the cost")
+    w("gates with no migrator, and repeat from boot to boot.")
+    w("")
     w("| pages | batch | configuration | unmap % | copy % | move % |")
     w("|---|---:|---|---:|---:|---:|")
     copy_share = {}
     for p in pages:
         for b in batches[p]:
-            for mig in ("none", "mt1", "mt2"):
-                ph = phases.get(("on", mig, p, b))
+            for kern, mig in (("on1", "base"), ("on", "none"), ("on", "mt1"), ("on", "mt2")):
+                ph = phases.get((kern, mig, p, b))
                 if not ph:
                     continue
                 cols = [[float(x[f"{c}_pct"]) for x in ph] for c in ("unmap", "copy", "move")]
-                if mig == "mt1":
+                if (kern, mig) == ("on", "mt1"):
                     copy_share[(p, b)] = spread(cols[1])
-                w(f"| {p} | {b} | {MIGRATORS[mig]} | {fmts(cols[0], 1)} | {fmts(cols[1], 1)} | {fmts(cols[2], 1)} |")
+                label = "no migrator, 1 vCPU, instructions counted" if kern == "on1" else MIGRATORS[mig]
+                w(f"| {p} | {b} | {label} | {fmts(cols[0], 1)} | {fmts(cols[1], 1)} | {fmts(cols[2], 1)} |")
     w("")
+
+    # What deciding a batch costs: the copy phase of batches no migrator
+    # copies, per batch, in instruction-counted time.
+    dec = [b for b in batches.get("4k", []) if phases.get(("on1", "mt1", "4k", b))]
+    if dec:
+        w("### Deciding a batch that stays on the CPU (1 vCPU, instructions counted)")
+        w("")
+        w("The copy phase per call (`copy_ns` over `batches` of the tracepoint) for")
+        w("4 KB batches under the threshold, which no migrator copies: with no")
+        w("migrator the phase is only the tracepoint's own timestamps; with mtcopy")
+        w("loaded it adds the static key, the reason check and the walk that sizes")
+        w("the batch. In guest nanoseconds, which count instructions here.")
+        w("")
+        w("| batch (folios) | no migrator | mtcopy 1 thread loaded | mtcopy 2 threads loaded | added by a loaded migrator |")
+        w("|---:|---:|---:|---:|---:|")
+
+        def per_call(key):
+            return [float(x["copy_ns"]) / float(x["batches"]) for x in phases.get(key, []) if float(x["batches"]) > 0]
+        for b in dec:
+            z = per_call(("on1", "none", "4k", b))
+            a = per_call(("on1", "mt1", "4k", b)) + per_call(("on1", "mt2", "4k", b))
+            add = med(a) - med(z) if a and z else float("nan")
+            w(f"| {b} | {fmts(z, 0)} | {fmts(per_call(('on1', 'mt1', '4k', b)), 0)} | "
+              f"{fmts(per_call(('on1', 'mt2', '4k', b)), 0)} | {fmt(add, 0)} |")
+        w("")
 
     if "thp" in pages:
         slow2, all2 = slow_runs(runs, [k for k in runs if k[0] == "on" and k[2] == "thp"])
