@@ -516,14 +516,16 @@ def plot(directory, runs, pages, batches, env):
                 f.write(f"{b} " + " ".join(cols) + "\n")
             f.write("\n\n")
     script = f"""
-set terminal png size 1200,500 noenhanced
+set terminal png size 1200,560 noenhanced
 set output '{os.path.join(directory, "bench.png")}'
 set multiplot layout 1,{len(pages)} title "move_pages(2) throughput, node 0 <-> node 1, wall clock, 2 vCPUs; bars: min to max over the runs\\n{env}" font ",10"
 set logscale x 2
 set xlabel 'folios per move_pages(2) call'
 set ylabel 'GB/s'
-set key left top
+set key below
 set grid
+set offsets graph 0.04, graph 0.04, graph 0.05, 0
+set yrange [0:*]
 """
     for i, p in enumerate(pages):
         title = "4 KB pages" if p == "4k" else "2 MB THP (see the slow mode in results.md)"
