@@ -494,6 +494,7 @@ def main():
             "threshold_verdicts": vd, "threshold_crossover": cross,
             "thp_mt2_vs_none": thp_line[1] if thp_line else None,
             "thp_mt2_vs_none_fast_rounds": thp_line[2] if thp_line else None,
+            "thp_slow_runs": slow_runs(runs, batches.get("thp", [])),
             "gates": [{"name": n, "values": v, "spread": spread(v), "needed": nd, "pass": ok}
                       for n, v, nd, ok in gates]}
     with open(os.path.join(args.dir, "results.json"), "w") as f:
