@@ -154,10 +154,16 @@ def by_round(runs, key):
     return {k: statistics.mean(v) for k, v in out.items()}
 
 
-def across_rounds(runs, num, den):
-    """num over den, round by round (each boots its own kernel)."""
+def ratio_by_round(runs, num, den):
+    """round -> num over den in that round (each may boot its own kernel)."""
     a, z = by_round(runs, num), by_round(runs, den)
-    return [a[r] / z[r] for r in sorted(a) if r in z and z[r] > 0]
+    return {r: a[r] / z[r] for r in a if r in z and z[r] > 0}
+
+
+def across_rounds(runs, num, den):
+    """num over den, round by round."""
+    d = ratio_by_round(runs, num, den)
+    return [d[r] for r in sorted(d)]
 
 
 def geomean(xs):
@@ -292,31 +298,18 @@ def main():
             w(f"THP runs here (off, then on; batches {', '.join(map(str, batches['thp']))}): {'; '.join(thp1)} GB/s.")
             w("")
 
-        def round_gate(fn):
-            rs = sorted({x["round"] for k in runs if k[0] == "on1" for x in runs[k]})
-            return [fn(r) for r in rs]
-
-        def option_ratio(r):
-            return geomean([statistics.mean([float(x["gbps_med"]) for x in runs.get(("on1", "base", "4k", b), []) if x["round"] == r] or [float("nan")]) /
-                            statistics.mean([float(x["gbps_med"]) for x in runs.get(("off1", "base", "4k", b), []) if x["round"] == r] or [float("nan")])
-                            for b in batches.get("4k", [])])
+        # One value per round: each round boots each kernel once.
+        rs = sorted({x["round"] for k in runs if k[0] == "on1" for x in runs[k]})
+        option = [ratio_by_round(runs, ("on1", "base", "4k", b), ("off1", "base", "4k", b))
+                  for b in batches.get("4k", [])]
+        g1 = [geomean([d.get(r, float("nan")) for d in option]) for r in rs]
         small_4k = [b for b in batches.get("4k", []) if b * 4096 < THRESHOLD]
-
-        def loaded_ratio(r):
-            worst = float("inf")
-            for m in ("mt1", "mt2"):
-                per = []
-                for b in small_4k:
-                    key = ("on1", m, "4k", b)
-                    a = [float(x["gbps_med"]) for x in runs.get(key, []) if x["round"] == r]
-                    z = [float(x["gbps_med"]) for x in runs.get(("on1", "none", "4k", b), []) if x["round"] == r]
-                    if a and z:
-                        per.append(statistics.mean(a) / statistics.mean(z))
-                worst = min(worst, geomean(per))
-            return worst if worst != float("inf") else float("nan")
-
-        g1 = round_gate(option_ratio)
-        g2 = round_gate(loaded_ratio)
+        loaded = [[ratio_by_round(runs, ("on1", m, "4k", b), ("on1", "none", "4k", b)) for b in small_4k]
+                  for m in ("mt1", "mt2")]
+        g2 = []
+        for r in rs:
+            per_mig = clean([geomean([d[r] for d in ds if r in d]) for ds in loaded])
+            g2.append(min(per_mig) if per_mig else float("nan"))
         s1, s2 = spread(g1), spread(g2)
         gates.append(("option on, no migrator, vs option off (geometric mean over the 4 KB batch sizes, where a per-call cost shows most; one value per round, the lowest must pass)",
                       g1, GATE_OPTION, s1 is not None and s1[0] >= GATE_OPTION))
