@@ -234,12 +234,10 @@ static int run(struct bench *s, const char *page, unsigned long batch,
 	       page, batch, s->nr_folios, passes);
 	/*
 	 * rate[] is sorted the other way round from lat[]: this is the rate of
-	 * the call at p50_us when all calls are the same size.
-	 */
-	/*
-	 * Five decimals: in a guest that counts instructions (-icount) the
-	 * figures repeat from boot to boot far below 1%, and the cost gates
-	 * of 'make bench' compare them at that resolution.
+	 * the call at p50_us when all calls are the same size.  Five decimals:
+	 * in a guest that counts instructions (-icount) the figures repeat
+	 * from boot to boot far below 1%, and the cost gates of 'make bench'
+	 * compare them at that resolution.
 	 */
 	printf(" gbps=%.5f gbps_med=%.5f", (double)s->b.size * passes / total,
 	       rate[n - 1 - pct_index(n, 50)]);
