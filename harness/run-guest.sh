@@ -49,7 +49,7 @@ accel() {
 ACCEL=$(accel)
 if [ "$ACCEL" = kvm ]; then
 	accel_opts="-accel kvm -cpu host"
-elif [ -n "$GUEST_ICOUNT" ]; then
+elif [ "${GUEST_ICOUNT:-0}" = 1 ]; then
 	# GUEST_ICOUNT=1 (make bench's cost gates): the guest clock advances
 	# one nanosecond per instruction executed and skips idle time, so what
 	# the guest measures is the work it did, whatever the host does.  TCG
