@@ -22,6 +22,7 @@ frags="$REPO/harness/config/base.config $REPO/Kconfig.offload"
 # turning it off means turning off every one of them.
 offload_off() {
 	printf 'CONFIG_%s=n\n' MIGRATE_MTCOPY TEST_MIGRATE_OFFLOAD INTEL_IDXD_MIGRATE \
+		DMA_MIGRATE DMA_MIGRATE_KUNIT_TEST \
 		MIGRATION_COPY_OFFLOAD_KUNIT_TEST \
 		MIGRATION_COPY_OFFLOAD
 }
