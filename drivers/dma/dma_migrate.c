@@ -432,6 +432,27 @@ static bool dma_mig_filter(struct dma_chan *chan, void *param)
 	return !channels || !*channels || dma_mig_listed(channels, dma_chan_name(chan));
 }
 
+/* Say which of the channels the admin named the migrator did not get. */
+static void dma_mig_warn_missing(void)
+{
+	const char *p = channels, *end;
+	unsigned int i;
+	size_t len;
+
+	while (p && *p) {
+		end = strchrnul(p, ',');
+		len = end - p;
+		for (i = 0; i < dma_mig_nr_chans; i++)
+			if (strlen(dma_mig_chans[i].name) == len &&
+			    !strncmp(dma_mig_chans[i].name, p, len))
+				break;
+		if (len && i == dma_mig_nr_chans)
+			pr_warn("channel %.*s: no such DMA_MEMCPY channel, or in use\n",
+				(int)len, p);
+		p = *end ? end + 1 : end;
+	}
+}
+
 static void dma_mig_release_chans(void)
 {
 	while (dma_mig_nr_chans) {
@@ -473,6 +494,7 @@ static int dma_mig_request_chans(void)
 		       channels && *channels ? " among " : "", channels ?: "");
 		return -ENODEV;
 	}
+	dma_mig_warn_missing();
 	return 0;
 }
 

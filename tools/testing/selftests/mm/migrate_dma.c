@@ -986,27 +986,42 @@ TEST_F(dma_migrate, shmem)
 
 /*
  * Two devices of two channels: the migrator holds all four and a large
- * move, both ways, uses at least two of them.
+ * move, both ways, uses at least two of them.  Each move uses only the
+ * channels on its source node, when that node has any.
  */
 TEST_F(dma_migrate, several_channels)
 {
-	struct chan before[16], after[16];
-	int n, i, j, used = 0;
+	struct chan first[16], before[16], after[16];
+	int n, i, j, used = 0, src, local;
 	struct buffer bf;
 	unsigned int pass;
 	struct move m;
 
-	n = read_channels(before, 16);
+	n = read_channels(first, 16);
 	ASSERT_EQ(n, NR_DEFAULT_CHANNELS)
 		TH_LOG("dma_migrate lists %d channels in " DM_DIR "channels", n);
 	if (!buffer_map(_metadata, &self->e, &bf, MIGRATE_BUF_ANON_4K, 8UL << 20))
 		return;
 	for (pass = 1; pass <= NR_PASSES; pass++) {
+		/* Where the pages are: buffer_map puts them on node[0]. */
+		src = self->e.node[pass & 1 ? 0 : 1];
+		ASSERT_EQ(read_channels(before, 16), n);
 		move_verify(_metadata, &self->e, &bf, pass, 0, &m);
 		check_all_copied(_metadata, &m);
+		ASSERT_EQ(read_channels(after, 16), n);
+		for (i = 0, local = 0; i < n; i++)
+			local += after[i].node == src;
+		for (i = 0; i < n && local; i++) {
+			ASSERT_STREQ(after[i].name, before[i].name);
+			if (after[i].node != src)
+				ASSERT_EQ(after[i].descs, before[i].descs)
+					TH_LOG("pass %u: %s on node %d used for pages of node %d",
+					       pass, after[i].name, after[i].node, src);
+		}
 	}
 	buffer_unmap(&bf);
 	ASSERT_EQ(read_channels(after, 16), n);
+	memcpy(before, first, sizeof(first));
 	for (i = 0; i < n; i++) {
 		for (j = 0; j < n && strcmp(before[j].name, after[i].name); j++)
 			;
@@ -1017,6 +1032,63 @@ TEST_F(dma_migrate, several_channels)
 		used += after[i].descs > before[j].descs;
 	}
 	ASSERT_GE(used, 2) TH_LOG("only %d channel(s) used", used);
+}
+
+/*
+ * The admin names the channels: the migrator takes only those, copies on
+ * them, and refuses to load when none of the names is a channel.
+ */
+TEST_F(dma_migrate, named_channels)
+{
+	struct chan all[16], one[16], after[16];
+	char params[64];
+	struct buffer bf;
+	struct move m;
+	int n;
+
+	n = read_channels(all, 16);
+	ASSERT_EQ(n, NR_DEFAULT_CHANNELS);
+	ASSERT_EQ(unload("dma_migrate"), 0);
+	snprintf(params, sizeof(params), "channels=nosuch0chan0,%s timeout_ms=%u",
+		 all[n - 1].name, self->e.timeout_ms);
+	ASSERT_EQ(load_module("dma_migrate", params, self->e.err, sizeof(self->e.err)), 0)
+		TH_LOG("%s", self->e.err);
+	ASSERT_EQ(read_channels(one, 16), 1);
+	ASSERT_STREQ(one[0].name, all[n - 1].name);
+	if (!buffer_map(_metadata, &self->e, &bf, MIGRATE_BUF_ANON_4K, 1UL << 20))
+		return;
+	move_verify(_metadata, &self->e, &bf, 1, 0, &m);
+	check_all_copied(_metadata, &m);
+	buffer_unmap(&bf);
+	ASSERT_EQ(read_channels(after, 16), 1);
+	ASSERT_GE(after[0].descs - one[0].descs, (long long)m.nr_folios);
+
+	ASSERT_EQ(unload("dma_migrate"), 0);
+	ASSERT_NE(load_module("dma_migrate", "channels=nosuch0chan0", self->e.err,
+			      sizeof(self->e.err)), 0)
+		TH_LOG("dma_migrate loaded with no channel of that name");
+	ASSERT_TRUE(migrator_is("none"));
+	/* Back to every channel, for the teardown. */
+	ASSERT_EQ(load_migrator(&self->e), 0) TH_LOG("%s", self->e.err);
+	ASSERT_EQ(read_channels(after, 16), n);
+}
+
+/* timeout_ms takes 1 to 60000 ms: 0 (no bound) and more are refused. */
+TEST_F(dma_migrate, timeout_ms_validated)
+{
+	char buf[16];
+
+	ASSERT_NE(write_string(DM_TIMEOUT, "0"), 0);
+	ASSERT_NE(write_string(DM_TIMEOUT, "60001"), 0);
+	ASSERT_NE(write_string(DM_TIMEOUT, "-1"), 0);
+	ASSERT_EQ(read_number(DM_TIMEOUT), self->e.timeout_ms);
+	ASSERT_EQ(write_string(DM_TIMEOUT, "60000"), 0);
+	ASSERT_EQ(read_number(DM_TIMEOUT), 60000);
+	ASSERT_EQ(write_string(DM_TIMEOUT, "1"), 0);
+	ASSERT_EQ(read_number(DM_TIMEOUT), 1);
+	snprintf(buf, sizeof(buf), "%u", self->e.timeout_ms);
+	ASSERT_EQ(write_string(DM_TIMEOUT, buf), 0);
+	ASSERT_EQ(read_number(DM_TIMEOUT), self->e.timeout_ms);
 }
 
 /* Descriptors completed newest first, each after 200 us: all copied, data intact. */
