@@ -30,7 +30,8 @@ if [ -n "$targets" ]; then
 fi
 grep -v '^#' "${HARNESS_SELFTESTS:-$REPO/harness/selftests.list}" > "$root/tests/list"
 
-gcc -static -O2 -Wall -Wextra -Werror -o "$root/bin/demo" "$REPO/harness/guest/demo.c" ||
+gcc -static -O2 -Wall -Wextra -Werror -I "$REPO/tools/testing/selftests/mm" \
+	-o "$root/bin/demo" "$REPO/harness/guest/demo.c" ||
 	die "building the demo failed"
 cp /bin/busybox "$root/bin/busybox"
 cp "$REPO/harness/guest/init" "$root/init"

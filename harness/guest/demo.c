@@ -16,6 +16,12 @@
  * "slower" only when every round agrees; otherwise it says that the rounds
  * disagree.  It never hides a loss.
  *
+ * Then a memory tiering scene with DAMON, through mtcopy: a buffer nobody
+ * uses is demoted from node 0 to the lower tier by a migrate_cold scheme,
+ * and promoted back by a migrate_hot scheme while the demo reads it; every
+ * byte is verified after each move, and DAMON's stats, the offload counters
+ * and the migrate_offload tracepoints (reason damon) say what moved it.
+ *
  * Usage: demo [ROUNDS]   Exit status: 0 when every byte was intact.
  */
 #define _GNU_SOURCE
@@ -29,11 +35,15 @@
 #include <time.h>
 #include <unistd.h>
 
-#define MPOL_MF_MOVE	(1 << 1)
+#include "migrate_helpers.h"
+#include "migrate_tiering.h"
+
 #define MB		(1UL << 20)
 #define THP		(2 * MB)
 #define MAX_STATS	64
 #define MAX_ROUNDS	9
+/* How long the tiering scene waits for DAMON to move the buffer. */
+#define TIERING_WAIT	30
 #define MIGRATOR	"/sys/kernel/mm/migrate_offload/migrator"
 
 enum { NONE, MTCOPY, NR_CONFIGS };
@@ -284,6 +294,120 @@ static int run(const char *what, char *buf, size_t size, size_t step)
 	return bad;
 }
 
+/*
+ * Wait until every page of @buf is on @node, for at most TIERING_WAIT
+ * seconds, reading one word of every page between looks if @touch (so that
+ * DAMON finds the buffer accessed).  Returns the pages not on @node.
+ */
+static unsigned long tiering_wait(char *buf, size_t size, int node, int touch, double *secs)
+{
+	unsigned long nr = size / getpagesize(), left = nr, i;
+	int *status = calloc(nr, sizeof(int));
+	volatile char *p = buf;
+	double start = now();
+
+	*secs = 0;
+	if (!status)
+		return nr;
+	for (;;) {
+		left = pages_not_on(buf, nr, node, getpagesize(), status);
+		*secs = now() - start;
+		if (!left || *secs > TIERING_WAIT)
+			break;
+		for (i = 0; touch && i < nr; i++)
+			(void)p[i * getpagesize()];
+		usleep(50000);
+	}
+	free(status);
+	return left;
+}
+
+/* One direction of the scene: run the scheme, print what moved the buffer. */
+static int tiering_move(const char *what, char *buf, size_t size, struct damon_migration *m,
+			int from, int touch)
+{
+	struct offload_vmstat c0, c1;
+	struct offload_trace t;
+	unsigned long success, left;
+	long long applied;
+	long bad;
+	double secs;
+
+	lru_drain_all(buf);
+	offload_trace_clear();
+	read_offload_vmstat(&c0);
+	success = read_vmstat("pgmigrate_success");
+	if (damon_migration_start(m))
+		return 1;
+	left = tiering_wait(buf, size, m->target_nid, touch, &secs);
+	applied = damon_migration_applied();
+	damon_migration_stop();
+	read_offload_vmstat(&c1);
+	success = read_vmstat("pgmigrate_success") - success;
+	offload_trace_read("damon", &t);
+	bad = migrate_verify((uint64_t *)buf, size, 1);
+	printf("  %s (%s, node %d -> node %d): %.1f s, %lu pages not moved, %s\n", what,
+	       m->hot ? "migrate_hot" : "migrate_cold", from, m->target_nid, secs, left,
+	       bad < 0 ? "every byte intact" : "DATA WRONG");
+	printf("    DAMON migrated %lld MB (sz_applied); pgmigrate_success +%lu pages\n",
+	       applied >> 20, success);
+	printf("    the migrator, reason damon: %lu batches, %lu folios copied of %lu offered (%llu MB)\n",
+	       t.batches, t.copied, t.offered, t.bytes >> 20);
+	printf("    pgmigrate_offload_copied +%lu, _fallback +%lu, _skip_small +%lu, _skip_reason +%lu\n",
+	       c1.copied - c0.copied, c1.fallback - c0.fallback,
+	       c1.skip_small - c0.skip_small, c1.skip_reason - c0.skip_reason);
+	return left != 0 || bad >= 0;
+}
+
+/*
+ * DAMON demotes a buffer nobody uses from node 0 to the lower tier
+ * (migrate_cold on node 0's physical range), then promotes it back while
+ * the demo reads it (migrate_hot on the lower node's range), through
+ * mtcopy.  The same sysfs writes as the migrate_tiering selftest and the
+ * admin guide's example.
+ */
+static int tiering_scene(void)
+{
+	struct damon_migration m = { .min_age = 5 };
+	size_t size = 32 * MB;
+	struct offload_trace_saved saved;
+	unsigned long lower = lower_tier_nodes(0);
+	int low, bad = 0;
+	double secs;
+	char *buf;
+
+	printf("\nmemory tiering with DAMON: %lu MB of anonymous 4 KB pages on node 0\n", size / MB);
+	if (!lower || access(DAMON_ADMIN, F_OK) || damon_in_use() || nr_configs < 2) {
+		printf("  skipped: needs a lower memory tier, DAMON's sysfs interface and migrate_mtcopy\n");
+		return 0;
+	}
+	low = __builtin_ctzl(lower);
+	buf = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (buf == MAP_FAILED || use_config(MTCOPY) || offload_trace_start(&saved, 1024)) {
+		printf("  could not set up\n");
+		return 1;
+	}
+	madvise(buf, size, MADV_NOHUGEPAGE);
+	migrate_fill((uint64_t *)buf, size, 1);
+	if (move(buf, size, getpagesize(), 0, &secs)) {
+		printf("  could not place the buffer on node 0\n");
+		bad = 1;
+		goto out;
+	}
+	printf("  node %d is in a lower memory tier; migrate_mtcopy is the migrator\n", low);
+	m.target_nid = low;
+	bad |= node_phys_range(0, &m.start, &m.end) ||
+	       tiering_move("demotion", buf, size, &m, 0, 0);
+	m.hot = true;
+	m.target_nid = 0;
+	bad |= node_phys_range(low, &m.start, &m.end) ||
+	       tiering_move("promotion", buf, size, &m, low, 1);
+out:
+	offload_trace_restore(&saved);
+	munmap(buf, size);
+	return bad;
+}
+
 int main(int argc, char **argv)
 {
 	size_t size = 64 * MB;
@@ -329,6 +453,10 @@ int main(int argc, char **argv)
 	bad |= run("anonymous 4 KB pages", anon, size, getpagesize());
 	bad |= run("anonymous THP", thp, size, THP);
 	bad |= run("shmem 4 KB pages", shm, size, getpagesize());
+	munmap(anon, size);
+	munmap(thp_raw, size + THP);
+	munmap(shm, size);
+	bad |= tiering_scene();
 	use_config(NONE);
 
 	printf("\ndemo: %s\n", bad ? "FAILED: data or placement wrong" :

@@ -8,6 +8,7 @@
 #define __SELFTESTS_MM_MIGRATE_HELPERS_H
 
 #include <fcntl.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -351,6 +352,118 @@ static inline void migrate_forever(const int *node, size_t size)
 		if (migrate_verify((uint64_t *)buf, size, pass) != -1)
 			_exit(1);
 	}
+}
+
+#define MEMORY_TIERS_DIR	"/sys/devices/virtual/memory_tiering/"
+
+/* A short text file, newline stripped; -1 if it cannot be read. */
+static inline int read_line(const char *path, char *buf, size_t size)
+{
+	int fd = open(path, O_RDONLY);
+	ssize_t n;
+
+	if (fd < 0)
+		return -1;
+	n = read(fd, buf, size - 1);
+	close(fd);
+	if (n < 0)
+		return -1;
+	buf[n] = '\0';
+	buf[strcspn(buf, "\n")] = '\0';
+	return 0;
+}
+
+/* "0-1,3" to a mask of nodes (or CPUs) below 64; 0 if malformed. */
+static inline unsigned long parse_list(const char *s)
+{
+	unsigned long mask = 0;
+	char *end;
+
+	while (*s) {
+		long a = strtol(s, &end, 10), b = a;
+
+		if (end == s || a < 0 || a > 63)
+			return 0;
+		if (*end == '-') {
+			s = end + 1;
+			b = strtol(s, &end, 10);
+			if (end == s || b < a || b > 63)
+				return 0;
+		}
+		for (; a <= b; a++)
+			mask |= 1UL << a;
+		if (*end != ',' && *end)
+			return 0;
+		s = *end ? end + 1 : end;
+	}
+	return mask;
+}
+
+/*
+ * The nodes of the memory tiers below the tier of @nid, where the kernel
+ * demotes @nid's pages to; 0 if there are none.  A tier's number grows with
+ * its abstract distance: memory_tier4 is slower than memory_tier1.
+ */
+static inline unsigned long lower_tier_nodes(int nid)
+{
+	unsigned long nodes[64] = { 0 }, lower = 0;
+	int tier, own = -1;
+	char path[96], buf[128];
+
+	for (tier = 0; tier < 64; tier++) {
+		snprintf(path, sizeof(path), MEMORY_TIERS_DIR "memory_tier%d/nodelist", tier);
+		if (read_line(path, buf, sizeof(buf)))
+			continue;
+		nodes[tier] = parse_list(buf);
+		if (nodes[tier] & (1UL << nid))
+			own = tier;
+	}
+	if (own < 0)
+		return 0;
+	for (tier = own + 1; tier < 64; tier++)
+		lower |= nodes[tier];
+	return lower;
+}
+
+/* MemFree of node @nid in bytes, 0 if unknown. */
+static inline size_t node_free_bytes(int nid)
+{
+	char path[64], line[128];
+	unsigned long kb;
+	size_t free = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/sys/devices/system/node/node%d/meminfo", nid);
+	f = fopen(path, "r");
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "Node %*d MemFree: %lu kB", &kb) == 1)
+			free = kb << 10;
+	fclose(f);
+	return free;
+}
+
+/*
+ * Run the calling thread (and the threads it creates later) on the CPUs of
+ * node @nid.  0, or -1 if the node has no CPU or the call failed.
+ */
+static inline int run_on_node(int nid)
+{
+	unsigned long cpus;
+	char path[64], buf[128];
+	cpu_set_t set;
+	int i;
+
+	snprintf(path, sizeof(path), "/sys/devices/system/node/node%d/cpulist", nid);
+	cpus = read_line(path, buf, sizeof(buf)) ? 0 : parse_list(buf);
+	if (!cpus)
+		return -1;
+	CPU_ZERO(&set);
+	for (i = 0; i < 64; i++)
+		if (cpus & (1UL << i))
+			CPU_SET(i, &set);
+	return sched_setaffinity(0, sizeof(set), &set);
 }
 
 static inline int thp_available(void)

@@ -35,7 +35,6 @@
 #define MIN_BATCH	MCO_DIR "min_batch_bytes"
 #define DEFAULT_REASONS	"syscall_or_cpuset mempolicy_mbind numa_misplaced demotion damon"
 #define FAIL_DIR	"/sys/kernel/debug/fail_migrate_offload/"
-#define TIERS_DIR	"/sys/devices/virtual/memory_tiering/"
 #define DEMOTION	"/sys/kernel/mm/numa/demotion_enabled"
 #define NUMA_BALANCING	"/proc/sys/kernel/numa_balancing"
 #define NR_PASSES	4
@@ -453,94 +452,6 @@ TEST_F_TIMEOUT(mtcopy, scale_tmpfs, SCALE_BUDGET)
 	scale_kind(_metadata, self->node, self->page_size, MIGRATE_BUF_TMPFS);
 }
 
-/* A short text file, newline stripped; -1 if it cannot be read. */
-static int read_text(const char *path, char *buf, size_t size)
-{
-	int fd = open(path, O_RDONLY);
-	ssize_t n;
-
-	if (fd < 0)
-		return -1;
-	n = read(fd, buf, size - 1);
-	close(fd);
-	if (n < 0)
-		return -1;
-	buf[n] = '\0';
-	buf[strcspn(buf, "\n")] = '\0';
-	return 0;
-}
-
-/* "0-1,3" to a mask of nodes (or CPUs) below 64; 0 if malformed. */
-static unsigned long parse_list(const char *s)
-{
-	unsigned long mask = 0;
-	char *end;
-
-	while (*s) {
-		long a = strtol(s, &end, 10), b = a;
-
-		if (end == s || a < 0 || a > 63)
-			return 0;
-		if (*end == '-') {
-			s = end + 1;
-			b = strtol(s, &end, 10);
-			if (end == s || b < a || b > 63)
-				return 0;
-		}
-		for (; a <= b; a++)
-			mask |= 1UL << a;
-		if (*end != ',' && *end)
-			return 0;
-		s = *end ? end + 1 : end;
-	}
-	return mask;
-}
-
-/*
- * The nodes of the memory tiers below the tier of @nid, where the kernel
- * demotes @nid's pages to; 0 if there are none.  A tier's number grows with
- * its abstract distance: memory_tier4 is slower than memory_tier1.
- */
-static unsigned long lower_tier_nodes(int nid)
-{
-	unsigned long nodes[64] = { 0 }, lower = 0;
-	int tier, own = -1;
-	char path[96], buf[128];
-
-	for (tier = 0; tier < 64; tier++) {
-		snprintf(path, sizeof(path), TIERS_DIR "memory_tier%d/nodelist", tier);
-		if (read_text(path, buf, sizeof(buf)))
-			continue;
-		nodes[tier] = parse_list(buf);
-		if (nodes[tier] & (1UL << nid))
-			own = tier;
-	}
-	if (own < 0)
-		return 0;
-	for (tier = own + 1; tier < 64; tier++)
-		lower |= nodes[tier];
-	return lower;
-}
-
-/* MemFree of node @nid in bytes, 0 if unknown. */
-static size_t node_free_bytes(int nid)
-{
-	char path[64], line[128];
-	unsigned long kb;
-	size_t free = 0;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/sys/devices/system/node/node%d/meminfo", nid);
-	f = fopen(path, "r");
-	if (!f)
-		return 0;
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "Node %*d MemFree: %lu kB", &kb) == 1)
-			free = kb << 10;
-	fclose(f);
-	return free;
-}
-
 /* What the demoting child reports. */
 struct demote_result {
 	unsigned long pages, on_lower, on_node;
@@ -556,24 +467,14 @@ struct demote_result {
  */
 static void demote_child(struct demote_result *r, int nid, unsigned long lower, size_t size)
 {
-	unsigned long policy = 1UL << nid, cpus, i;
+	unsigned long policy = 1UL << nid, i;
 	size_t page_size = getpagesize();
-	char path[64], buf[128];
-	cpu_set_t set;
 	int *status;
 	void **addr;
 	char *mem;
 
 	r->step = 1;
-	snprintf(path, sizeof(path), "/sys/devices/system/node/node%d/cpulist", nid);
-	cpus = read_text(path, buf, sizeof(buf)) ? 0 : parse_list(buf);
-	if (cpus) {
-		CPU_ZERO(&set);
-		for (i = 0; i < 64; i++)
-			if (cpus & (1UL << i))
-				CPU_SET(i, &set);
-		sched_setaffinity(0, sizeof(set), &set);
-	}
+	run_on_node(nid);
 	if (syscall(SYS_set_mempolicy, MPOL_BIND, &policy, 8 * sizeof(policy) + 1))
 		_exit(1);
 	r->step = 2;
@@ -628,7 +529,7 @@ TEST_F_TIMEOUT(mtcopy, demotion, DEMOTION_BUDGET)
 		SKIP(return,
 		     "node %d has no lower memory tier: needs a node the kernel ranks slower (%s)",
 		     self->node[0], "a memory-only node with ACPI HMAT figures, a dax kmem device");
-	if (read_text(DEMOTION, demotion, sizeof(demotion)))
+	if (read_line(DEMOTION, demotion, sizeof(demotion)))
 		SKIP(return, "no " DEMOTION);
 	free = node_free_bytes(self->node[0]);
 	if (!free)
@@ -641,7 +542,7 @@ TEST_F_TIMEOUT(mtcopy, demotion, DEMOTION_BUDGET)
 
 	ASSERT_EQ(write_string(DEMOTION, "true"), 0);
 	/* NUMA balancing would move demoted pages back while the child reads them. */
-	if (!read_text(NUMA_BALANCING, balancing, sizeof(balancing)))
+	if (!read_line(NUMA_BALANCING, balancing, sizeof(balancing)))
 		write_string(NUMA_BALANCING, "0");
 	read_offload_vmstat(&c0);
 	demoted = read_vmstat("pgdemote_kswapd") + read_vmstat("pgdemote_direct");

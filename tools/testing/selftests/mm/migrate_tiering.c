@@ -1,0 +1,621 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Memory tiering through a migrator, end to end, on a machine whose kernel
+ * ranks a node below the others (the series' QEMU guest: node 2 is
+ * memory-only and slower in the ACPI HMAT).  With migrate_mtcopy loaded and
+ * the default admin policy:
+ *
+ * - DAMON (paddr operations, sysfs): a migrate_cold scheme on the top node's
+ *   physical range demotes a buffer nobody uses to the lower node while a
+ *   thread keeps using a part of it; then a migrate_hot scheme on the lower
+ *   node's range promotes it back while the thread uses all of it.  DAMON
+ *   hands migrate_pages() whole regions (MR_DAMON), batches of up to 512
+ *   base pages, above the default min_batch_bytes.
+ * - NUMA balancing in tiering mode (kernel.numa_balancing = 2) promotes a
+ *   buffer placed on the lower node that a thread on the top node's CPUs
+ *   keeps using (MR_NUMA_MISPLACED): one folio per hint fault.  A THP is
+ *   above the default min_batch_bytes and goes to the migrator; a 4 KB page
+ *   is under it and is copied by the CPU.
+ * - With "damon" or "numa_misplaced" taken out of the allowed reasons, the
+ *   same runs move the pages with the CPU and the migrator sees none.
+ *
+ * Each for anonymous 4 KB pages and THPs.  Every byte is verified after the
+ * pages moved.  Where they are comes from move_pages(2); who moved them and
+ * who copied them from DAMON's scheme stats, pgpromote_success,
+ * numa_pages_migrated, the offload counters and the migrate_offload
+ * tracepoints, whose reason field tells migrations apart.  Every knob a test
+ * changes is put back by its teardown.
+ *
+ * Needs root, a node with CPUs and a lower tier, migrate_mtcopy, DAMON's
+ * sysfs interface (CONFIG_DAMON_SYSFS, CONFIG_DAMON_PADDR) and, for NUMA
+ * balancing, its scan knobs in debugfs (CONFIG_SCHED_DEBUG); skips
+ * otherwise, saying why.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "../kselftest_harness.h"
+#include "migrate_helpers.h"
+#include "migrate_tiering.h"
+
+#define MIGRATOR	"/sys/kernel/mm/migrate_offload/migrator"
+/* The kernel's defaults, written by every test's setup. */
+#define DEFAULT_REASONS	"syscall_or_cpuset mempolicy_mbind numa_misplaced demotion damon"
+#define DEFAULT_MIN_BATCH "262144"
+#define NUMA_BALANCING	"/proc/sys/kernel/numa_balancing"
+#define NB_TIERING	"2"	/* NUMA_BALANCING_MEMORY_TIERING */
+#define NB_DIR		"/sys/kernel/debug/sched/numa_balancing/"
+#define TRACE_KB	4096
+/*
+ * DAMON's migrate_cold moves regions no sample found accessed for this
+ * many aggregation intervals (100 ms each by default).
+ */
+#define COLD_AGE	5
+/*
+ * How long a test waits for DAMON or NUMA balancing to have moved the
+ * whole buffer, and its budget.  In the check guest (a debug kernel under
+ * QEMU TCG, 4 vCPUs on 2 host cores) each took under 20 s; a test passes or
+ * fails on where the pages are and what they hold, never on time.
+ */
+#define MOVE_DEADLINE	150
+#define TIERING_BUDGET	400
+
+/* The scan knobs a NUMA balancing test sets, and the values it sets. */
+static const struct {
+	const char *file, *value;
+} nb_knobs[] = {
+	/* Scan a VMA at once, not a second after the task first used it. */
+	{ "scan_delay_ms", "0" },
+	/* Rescan soon (the kernel keeps at least 100 ms at 256 MB per scan). */
+	{ "scan_period_min_ms", "100" },
+	{ "scan_period_max_ms", "1000" },
+	{ "scan_size_mb", "256" },
+};
+#define NR_NB_KNOBS	(sizeof(nb_knobs) / sizeof(nb_knobs[0]))
+
+static bool mtcopy_active(void)
+{
+	char buf[32] = "";
+
+	return !read_line(MIGRATOR, buf, sizeof(buf)) && !strcmp(buf, "mtcopy");
+}
+
+static int mtcopy_load(void)
+{
+	if (mtcopy_active())
+		return 0;
+	/* One migrator at a time: make room. */
+	if (system("rmmod test_migrate_offload dma_migrate 2>/dev/null") < 0 ||
+	    system("modprobe migrate_mtcopy 2>/dev/null") < 0)
+		return -1;
+	return mtcopy_active() ? 0 : -1;
+}
+
+/*
+ * A thread that keeps using [buf, buf + end): it reads the first word of
+ * every page, checks it, and writes it back, until told to stop.  The
+ * main thread may move @end.
+ *
+ * DAMON sees an access in a page table's accessed bit, which DAMON clears
+ * and the CPU sets again only when it loads the translation into its TLB;
+ * x86 does not flush the TLB when the bit is cleared.  A thread that keeps
+ * using a few MB never misses QEMU's large software TLB, so its pages
+ * would look idle forever.  After each pass the thread flushes its TLB
+ * entries for the range, as the TLB misses of a busier machine would, by
+ * taking write permission away and giving it back.
+ */
+struct user {
+	pthread_t thread;
+	uint64_t *buf;
+	size_t page_size;
+	volatile size_t end;
+	volatile bool stop;
+	unsigned long passes;
+	long bad;		/* first wrong word, or -1 */
+	bool flush_tlb;		/* for DAMON; NUMA balancing's hint faults need none */
+	bool mprotect_failed;
+	unsigned int pass;	/* the pattern's pass */
+};
+
+static void *user_fn(void *arg)
+{
+	struct user *u = arg;
+	size_t step = u->page_size / sizeof(uint64_t), i;
+
+	while (!u->stop) {
+		size_t end = u->end / sizeof(uint64_t);
+
+		for (i = 0; i < end && !u->stop; i += step) {
+			uint64_t v = *(volatile uint64_t *)&u->buf[i];
+
+			if (v != migrate_pattern(i, u->pass) && u->bad < 0)
+				u->bad = i;
+			*(volatile uint64_t *)&u->buf[i] = v;
+		}
+		if (u->flush_tlb && (mprotect(u->buf, u->end, PROT_READ) ||
+				     mprotect(u->buf, u->end, PROT_READ | PROT_WRITE)))
+			u->mprotect_failed = true;
+		u->passes++;
+	}
+	return NULL;
+}
+
+static int user_start(struct user *u, char *buf, size_t end, unsigned int pass, bool flush_tlb)
+{
+	u->buf = (uint64_t *)buf;
+	u->page_size = getpagesize();
+	u->end = end;
+	u->stop = false;
+	u->passes = 0;
+	u->bad = -1;
+	u->flush_tlb = flush_tlb;
+	u->mprotect_failed = false;
+	u->pass = pass;
+	return pthread_create(&u->thread, NULL, user_fn, u);
+}
+
+static void user_stop(struct user *u)
+{
+	u->stop = true;
+	pthread_join(u->thread, NULL);
+}
+
+static double now_seconds(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* The page frame of a mapped page, from /proc/self/pagemap; 0 if unknown. */
+static unsigned long pfn_of(void *addr)
+{
+	int fd = open("/proc/self/pagemap", O_RDONLY);
+	uint64_t e = 0;
+	off_t off = (uintptr_t)addr / getpagesize() * sizeof(e);
+
+	if (fd < 0)
+		return 0;
+	if (pread(fd, &e, sizeof(e), off) != sizeof(e))
+		e = 0;
+	close(fd);
+	return (e >> 63) ? e & ((1ULL << 55) - 1) : 0;
+}
+
+/* Log where the first pages at @buf that are not on @node are. */
+static void log_pages_off(struct __test_metadata *_metadata, char *buf, unsigned long nr_pages,
+			  int node)
+{
+	size_t page_size = getpagesize();
+	unsigned long i, shown = 0;
+	int st;
+
+	for (i = 0; i < nr_pages && shown < 8; i++) {
+		void *a = buf + i * page_size;
+
+		if (move_pages_raw(1, &a, NULL, &st, 0) || st == node)
+			continue;
+		TH_LOG("page %lu (pfn %#lx) is on node %d", i, pfn_of(a), st);
+		shown++;
+	}
+}
+
+/*
+ * Wait until none of the @nr_pages pages at @buf is off @node, or for
+ * MOVE_DEADLINE seconds.  Returns how many are still off it; *secs gets
+ * the time waited.
+ */
+static unsigned long wait_until_on(char *buf, unsigned long nr_pages, int node,
+				   int *status, double *secs)
+{
+	size_t page_size = getpagesize();
+	double start = now_seconds();
+	unsigned long off;
+
+	for (;;) {
+		off = pages_not_on(buf, nr_pages, node, page_size, status);
+		*secs = now_seconds() - start;
+		if (!off || *secs > MOVE_DEADLINE)
+			return off;
+		usleep(100000);
+	}
+}
+
+FIXTURE(tiering)
+{
+	int top, lower;
+	size_t page_size;
+	struct migrate_offload_settings offload;
+	struct offload_trace_saved trace;
+	char numa_balancing[16];
+	char nb_saved[NR_NB_KNOBS][32];
+};
+
+FIXTURE_VARIANT(tiering)
+{
+	enum migrate_buf_kind kind;
+	size_t damon_size;	/* the buffer DAMON moves */
+	size_t hot_size;	/* the part a thread uses while DAMON demotes */
+	size_t numa_size;	/* the buffer NUMA balancing promotes */
+};
+
+FIXTURE_VARIANT_ADD(tiering, anon_4k)
+{
+	.kind = MIGRATE_BUF_ANON_4K,
+	.damon_size = 16UL << 20,
+	.hot_size = 2UL << 20,
+	/* One hint fault, one migration per page: 1024 of them. */
+	.numa_size = 4UL << 20,
+};
+
+FIXTURE_VARIANT_ADD(tiering, anon_thp)
+{
+	.kind = MIGRATE_BUF_ANON_THP,
+	.damon_size = 32UL << 20,
+	.hot_size = 4UL << 20,
+	.numa_size = 32UL << 20,
+};
+
+FIXTURE_SETUP(tiering)
+{
+	unsigned long lower;
+	int other;
+
+	migrate_test_clock_start();
+	if (geteuid())
+		SKIP(return, "needs root");
+	if (two_nodes(&self->top, &other))
+		SKIP(return, "needs two memory nodes");
+	lower = lower_tier_nodes(self->top);
+	if (!lower)
+		SKIP(return, "node %d has no lower memory tier: needs a node the kernel ranks slower (%s)",
+		     self->top, "a memory-only node with ACPI HMAT figures, a dax kmem device");
+	self->lower = __builtin_ctzl(lower);
+	if (mtcopy_load())
+		SKIP(return, "the migrate_mtcopy module is not available");
+	if (access(OFFLOAD_EVENT_BATCH, W_OK) || access(OFFLOAD_EVENT_PHASES, W_OK))
+		SKIP(return, "no migrate_offload tracepoints in tracefs");
+	self->page_size = getpagesize();
+	migrate_offload_save(&self->offload);
+	ASSERT_EQ(write_string(MIGRATE_OFFLOAD_REASONS, DEFAULT_REASONS), 0);
+	ASSERT_EQ(write_string(MIGRATE_OFFLOAD_MIN_BATCH, DEFAULT_MIN_BATCH), 0);
+	ASSERT_EQ(offload_trace_start(&self->trace, TRACE_KB), 0);
+	ASSERT_EQ(read_line(NUMA_BALANCING, self->numa_balancing, sizeof(self->numa_balancing)), 0);
+}
+
+FIXTURE_TEARDOWN(tiering)
+{
+	unsigned int i;
+	char path[128];
+
+	damon_migration_stop();
+	if (self->numa_balancing[0])
+		write_string(NUMA_BALANCING, self->numa_balancing);
+	for (i = 0; i < NR_NB_KNOBS; i++) {
+		if (!self->nb_saved[i][0])
+			continue;
+		snprintf(path, sizeof(path), NB_DIR "%s", nb_knobs[i].file);
+		write_string(path, self->nb_saved[i]);
+	}
+	migrate_offload_restore(&self->offload);
+	offload_trace_restore(&self->trace);
+	migrate_test_clock_report(_metadata);
+}
+
+/* What one direction of a DAMON run did, for the log and the checks. */
+struct damon_leg {
+	const char *what;
+	double secs;
+	unsigned long left;		/* pages of the part that did not move */
+	long long applied;		/* DAMON's sz_applied, bytes */
+	unsigned long fail;		/* pgmigrate_fail */
+	struct offload_vmstat c0, c1;	/* all reasons */
+	struct offload_trace t;		/* reason damon */
+};
+
+static void damon_leg_log(struct __test_metadata *_metadata, const struct damon_leg *l,
+			  unsigned long pages)
+{
+	TH_LOG("%s: %.1f s; DAMON migrated %lld MB; %lu of the %lu pages to move did not",
+	       l->what, l->secs, l->applied >> 20, l->left, pages);
+	TH_LOG("%s: migrator batches %lu (reason damon), folios offered %lu, copied %lu, %llu MB",
+	       l->what, l->t.batches, l->t.offered, l->t.copied, l->t.bytes >> 20);
+	TH_LOG("%s: pgmigrate_fail %lu", l->what, l->fail);
+	TH_LOG("%s: vmstat: copied %lu, fallback %lu, skip_reason %lu, skip_small %lu",
+	       l->what, l->c1.copied - l->c0.copied, l->c1.fallback - l->c0.fallback,
+	       l->c1.skip_reason - l->c0.skip_reason, l->c1.skip_small - l->c0.skip_small);
+}
+
+/*
+ * The checks of one direction: every page of the part moved, and, if the
+ * admin allows "damon", the migrator copied DAMON's batches with no
+ * fallback; if not, the migrator saw nothing and the CPU copied them all.
+ */
+static void damon_leg_check(struct __test_metadata *_metadata, const struct damon_leg *l,
+			    unsigned long pages, unsigned long folios, size_t folio_size,
+			    bool allowed)
+{
+	ASSERT_FALSE(l->t.lost) TH_LOG("the trace buffer overflowed");
+	ASSERT_EQ(l->left, 0)
+		TH_LOG("%s: DAMON did not move %lu of %lu pages in %d s", l->what, l->left,
+		       pages, MOVE_DEADLINE);
+	ASSERT_GE(l->applied, (long long)(pages * getpagesize()));
+	if (allowed) {
+		/*
+		 * Each region DAMON applies the scheme to is one
+		 * migrate_pages() call; a region under min_batch_bytes (256
+		 * KB) stays on the CPU, and DAMON also moves other memory of
+		 * the range.  So: no fallback, and the migrator copied at least
+		 * as many folios as the buffer's part has.
+		 */
+		ASSERT_GT(l->t.batches, 0);
+		ASSERT_EQ(l->t.copied, l->t.offered);
+		ASSERT_EQ(l->c1.fallback - l->c0.fallback, 0);
+		ASSERT_GE(l->t.copied, folios);
+		if (folio_size > (size_t)getpagesize())
+			ASSERT_GE(l->t.bytes, (unsigned long long)folios * folio_size);
+	} else {
+		ASSERT_EQ(l->t.batches, 0);
+		ASSERT_EQ(l->c1.batches - l->c0.batches, 0);
+		ASSERT_EQ(l->c1.copied - l->c0.copied, 0);
+		ASSERT_EQ(l->c1.fallback - l->c0.fallback, 0);
+		ASSERT_GE(l->c1.skip_reason - l->c0.skip_reason, folios);
+	}
+}
+
+/*
+ * Demote a buffer with DAMON's migrate_cold while a thread uses its first
+ * hot_size bytes, then promote all of it back with migrate_hot while the
+ * thread uses all of it.
+ */
+static void damon_tiering(struct __test_metadata *_metadata, FIXTURE_DATA(tiering) *self,
+			  const FIXTURE_VARIANT(tiering) *variant, bool allowed)
+{
+	size_t size = variant->damon_size, hot = variant->hot_size;
+	unsigned long nr_pages = size / self->page_size, cold_pages, hot_left;
+	struct damon_migration m = { .min_age = COLD_AGE };
+	struct damon_leg down = { .what = "demotion" }, up = { .what = "promotion" };
+	struct migrate_buf b;
+	struct user u;
+	void **addr;
+	int *status;
+	long bad;
+
+	if (access(DAMON_ADMIN, F_OK))
+		SKIP(return, "no %s (CONFIG_DAMON_SYSFS, CONFIG_DAMON_PADDR)", DAMON_ADMIN);
+	if (damon_in_use())
+		SKIP(return, "DAMON is in use: %s is not 0", DAMON_NR_KDAMONDS);
+	/* Nothing but DAMON moves pages meanwhile. */
+	ASSERT_EQ(write_string(NUMA_BALANCING, "0"), 0);
+	if (!allowed)
+		ASSERT_EQ(write_string(MIGRATE_OFFLOAD_REASONS,
+				       "syscall_or_cpuset mempolicy_mbind numa_misplaced demotion"), 0);
+	if (!migrate_buf_map_or_skip(_metadata, &b, variant->kind, size))
+		return;
+	status = calloc(nr_pages, sizeof(int));
+	addr = migrate_addrs(b.buf, size / b.folio_size, b.folio_size);
+	ASSERT_NE(status, NULL);
+	ASSERT_NE(addr, NULL);
+	migrate_fill((uint64_t *)b.buf, size, 1);
+	ASSERT_EQ(move_all(addr, size / b.folio_size, self->top, status), 0);
+	cold_pages = (size - hot) / self->page_size;
+
+	ASSERT_EQ(user_start(&u, b.buf, hot, 1, true), 0);
+	ASSERT_EQ(node_phys_range(self->top, &m.start, &m.end), 0);
+	m.target_nid = self->lower;
+	offload_trace_clear();
+	lru_drain_all(b.buf);
+	read_offload_vmstat(&down.c0);
+	down.fail = read_vmstat("pgmigrate_fail");
+	ASSERT_EQ(damon_migration_start(&m), 0);
+	down.left = wait_until_on(b.buf + hot, cold_pages, self->lower, status, &down.secs);
+	if (down.left)
+		log_pages_off(_metadata, b.buf + hot, cold_pages, self->lower);
+	down.applied = damon_migration_applied();
+	damon_migration_stop();
+	read_offload_vmstat(&down.c1);
+	down.fail = read_vmstat("pgmigrate_fail") - down.fail;
+	offload_trace_read("damon", &down.t);
+	hot_left = nr_pages - cold_pages -
+		   pages_not_on(b.buf, nr_pages - cold_pages, self->top, self->page_size, status);
+	TH_LOG("demotion: DAMON watched node %d's %lu MB at %#lx, cold after %d x 100 ms",
+	       self->top, (m.end - m.start) >> 20, m.start, COLD_AGE);
+	TH_LOG("demotion: %lu of the %lu pages the thread used stayed on node %d (%lu passes)",
+	       hot_left, nr_pages - cold_pages, self->top, u.passes);
+	damon_leg_log(_metadata, &down, cold_pages);
+	bad = migrate_verify((uint64_t *)b.buf, size, 1);
+	ASSERT_EQ(bad, -1) TH_LOG("word %ld is wrong after the demotion", bad);
+	damon_leg_check(_metadata, &down, cold_pages, (size - hot) / b.folio_size,
+			b.folio_size, allowed);
+
+	/* Now the thread uses all of it: DAMON finds it hot. */
+	u.end = size;
+	ASSERT_EQ(node_phys_range(self->lower, &m.start, &m.end), 0);
+	m.hot = true;
+	m.target_nid = self->top;
+	offload_trace_clear();
+	lru_drain_all(b.buf);
+	read_offload_vmstat(&up.c0);
+	up.fail = read_vmstat("pgmigrate_fail");
+	ASSERT_EQ(damon_migration_start(&m), 0);
+	up.left = wait_until_on(b.buf, nr_pages, self->top, status, &up.secs);
+	if (up.left)
+		log_pages_off(_metadata, b.buf, nr_pages, self->top);
+	up.applied = damon_migration_applied();
+	damon_migration_stop();
+	read_offload_vmstat(&up.c1);
+	up.fail = read_vmstat("pgmigrate_fail") - up.fail;
+	offload_trace_read("damon", &up.t);
+	user_stop(&u);
+	TH_LOG("promotion: DAMON watched node %d's %lu MB at %#lx, hot when accessed",
+	       self->lower, (m.end - m.start) >> 20, m.start);
+	damon_leg_log(_metadata, &up, nr_pages);
+	ASSERT_EQ(u.bad, -1) TH_LOG("the thread read a wrong word: %ld", u.bad);
+	ASSERT_FALSE(u.mprotect_failed);
+	bad = migrate_verify((uint64_t *)b.buf, size, 1);
+	ASSERT_EQ(bad, -1) TH_LOG("word %ld is wrong after the promotion", bad);
+	/* The pages the thread kept on the top node did not move back. */
+	damon_leg_check(_metadata, &up, nr_pages - hot_left,
+			(nr_pages - hot_left) * self->page_size / b.folio_size,
+			b.folio_size, allowed);
+	if (variant->kind == MIGRATE_BUF_ANON_THP)
+		TH_LOG("THPs after both moves: %s", all_thp(b.buf, size) ? "all" : "not all");
+	free(addr);
+	free(status);
+	migrate_buf_unmap(&b);
+}
+
+TEST_F_TIMEOUT(tiering, damon, TIERING_BUDGET)
+{
+	damon_tiering(_metadata, self, variant, true);
+}
+
+TEST_F_TIMEOUT(tiering, damon_reason_disallowed, TIERING_BUDGET)
+{
+	damon_tiering(_metadata, self, variant, false);
+}
+
+/* The counters NUMA balancing's promotions are seen in. */
+struct numa_counts {
+	unsigned long hint_faults, promote_candidate, promoted, numa_migrated, migrate_fail;
+	struct offload_vmstat offload;
+};
+
+static void numa_counts_read(struct numa_counts *c)
+{
+	/* pgpromote_* are node counters: fold the per-CPU deltas in first. */
+	write_string("/proc/sys/vm/stat_refresh", "1");
+	c->hint_faults = read_vmstat("numa_hint_faults");
+	c->promote_candidate = read_vmstat("pgpromote_candidate");
+	c->promoted = read_vmstat("pgpromote_success");
+	c->numa_migrated = read_vmstat("numa_pages_migrated");
+	c->migrate_fail = read_vmstat("pgmigrate_fail");
+	read_offload_vmstat(&c->offload);
+}
+
+/*
+ * Place a buffer on the lower node with move_pages(2), under the default
+ * memory policy (memory bound with MPOL_BIND is never scanned for
+ * promotion), turn on NUMA balancing's tiering mode and let a thread on the
+ * top node's CPUs use the buffer until every page is on the top node.
+ */
+static void numa_tiering(struct __test_metadata *_metadata, FIXTURE_DATA(tiering) *self,
+			 const FIXTURE_VARIANT(tiering) *variant, bool allowed)
+{
+	size_t size = variant->numa_size;
+	unsigned long nr_pages = size / self->page_size, nr_folios, left, promoted;
+	struct numa_counts c0, c1;
+	struct offload_trace t;
+	struct migrate_buf b;
+	char path[128];
+	struct user u;
+	unsigned int i;
+	double secs;
+	void **addr;
+	int *status;
+	long bad;
+
+	if (access(NB_DIR, F_OK))
+		SKIP(return, "no %s (CONFIG_NUMA_BALANCING, CONFIG_SCHED_DEBUG, debugfs)", NB_DIR);
+	if (run_on_node(self->top))
+		SKIP(return, "cannot run on the CPUs of node %d", self->top);
+	if (!allowed)
+		ASSERT_EQ(write_string(MIGRATE_OFFLOAD_REASONS,
+				       "syscall_or_cpuset mempolicy_mbind demotion damon"), 0);
+	for (i = 0; i < NR_NB_KNOBS; i++) {
+		snprintf(path, sizeof(path), NB_DIR "%s", nb_knobs[i].file);
+		ASSERT_EQ(read_line(path, self->nb_saved[i], sizeof(self->nb_saved[i])), 0);
+		ASSERT_EQ(write_string(path, nb_knobs[i].value), 0);
+	}
+	if (!migrate_buf_map_or_skip(_metadata, &b, variant->kind, size))
+		return;
+	nr_folios = size / b.folio_size;
+	status = calloc(nr_pages, sizeof(int));
+	addr = migrate_addrs(b.buf, nr_folios, b.folio_size);
+	ASSERT_NE(status, NULL);
+	ASSERT_NE(addr, NULL);
+	migrate_fill((uint64_t *)b.buf, size, 2);
+	ASSERT_EQ(move_all(addr, nr_folios, self->lower, status), 0);
+
+	offload_trace_clear();
+	numa_counts_read(&c0);
+	ASSERT_EQ(write_string(NUMA_BALANCING, NB_TIERING), 0);
+	ASSERT_EQ(user_start(&u, b.buf, size, 2, false), 0);
+	left = wait_until_on(b.buf, nr_pages, self->top, status, &secs);
+	ASSERT_EQ(write_string(NUMA_BALANCING, "0"), 0);
+	user_stop(&u);
+	numa_counts_read(&c1);
+	offload_trace_read("numa_misplaced", &t);
+	promoted = nr_pages - left;
+
+	TH_LOG("%lu of %lu pages promoted from node %d to node %d in %.1f s (%lu passes)",
+	       promoted, nr_pages, self->lower, self->top, secs, u.passes);
+	TH_LOG("vmstat: numa_hint_faults %lu, pgpromote_candidate %lu, pgpromote_success %lu, numa_pages_migrated %lu, pgmigrate_fail %lu",
+	       c1.hint_faults - c0.hint_faults, c1.promote_candidate - c0.promote_candidate,
+	       c1.promoted - c0.promoted, c1.numa_migrated - c0.numa_migrated,
+	       c1.migrate_fail - c0.migrate_fail);
+	TH_LOG("reason numa_misplaced: %lu migrate_pages_batch() calls for %lu folios (%lu of one folio); migrator batches %lu, folios offered %lu, copied %lu, %llu MB",
+	       t.calls, t.moving, t.single, t.batches, t.offered, t.copied, t.bytes >> 20);
+	TH_LOG("offload vmstat: batches %lu, copied %lu, fallback %lu, skip_reason %lu, skip_small %lu",
+	       c1.offload.batches - c0.offload.batches, c1.offload.copied - c0.offload.copied,
+	       c1.offload.fallback - c0.offload.fallback,
+	       c1.offload.skip_reason - c0.offload.skip_reason,
+	       c1.offload.skip_small - c0.offload.skip_small);
+	ASSERT_EQ(u.bad, -1) TH_LOG("the thread read a wrong word: %ld", u.bad);
+	ASSERT_FALSE(u.mprotect_failed);
+	bad = migrate_verify((uint64_t *)b.buf, size, 2);
+	ASSERT_EQ(bad, -1) TH_LOG("word %ld is wrong after the promotion", bad);
+	if (!promoted && c1.hint_faults == c0.hint_faults)
+		SKIP(return, "NUMA balancing took no hint fault in %d s: its scanner did not run for this task",
+		     MOVE_DEADLINE);
+	ASSERT_FALSE(t.lost) TH_LOG("the trace buffer overflowed");
+	ASSERT_EQ(left, 0)
+		TH_LOG("NUMA balancing did not promote %lu of %lu pages in %d s", left, nr_pages,
+		       MOVE_DEADLINE);
+	ASSERT_GE(c1.promoted - c0.promoted, nr_pages);
+	ASSERT_GE(c1.numa_migrated - c0.numa_migrated, nr_pages);
+	/* One folio per hint fault, every one. */
+	ASSERT_GE(t.calls, nr_folios);
+	ASSERT_EQ(t.single, t.calls);
+	ASSERT_EQ(c1.offload.fallback - c0.offload.fallback, 0);
+	if (!allowed) {
+		ASSERT_EQ(t.batches, 0);
+		ASSERT_EQ(c1.offload.batches - c0.offload.batches, 0);
+		ASSERT_EQ(c1.offload.copied - c0.offload.copied, 0);
+		ASSERT_GE(c1.offload.skip_reason - c0.offload.skip_reason, nr_folios);
+	} else if (b.folio_size >= strtoul(DEFAULT_MIN_BATCH, NULL, 10)) {
+		/* Each THP is a batch of its own, above the threshold. */
+		ASSERT_GE(t.batches, nr_folios);
+		ASSERT_EQ(t.copied, t.offered);
+		ASSERT_EQ(t.bytes, (unsigned long long)t.offered * b.folio_size);
+		ASSERT_TRUE(all_thp(b.buf, size));
+	} else {
+		/* Each 4 KB page is a batch of its own, under the threshold. */
+		ASSERT_EQ(t.batches, 0);
+		ASSERT_EQ(c1.offload.batches - c0.offload.batches, 0);
+		ASSERT_GE(c1.offload.skip_small - c0.offload.skip_small, nr_folios);
+	}
+	free(addr);
+	free(status);
+	migrate_buf_unmap(&b);
+}
+
+TEST_F_TIMEOUT(tiering, numa_balancing, TIERING_BUDGET)
+{
+	numa_tiering(_metadata, self, variant, true);
+}
+
+TEST_F_TIMEOUT(tiering, numa_balancing_reason_disallowed, TIERING_BUDGET)
+{
+	numa_tiering(_metadata, self, variant, false);
+}
+
+TEST_HARNESS_MAIN

@@ -1,0 +1,304 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Helpers for driving memory tiering from userspace and seeing who copied
+ * the pages: the physical address range of a NUMA node, DAMON's sysfs
+ * interface with one physical-address scheme that migrates hot or cold
+ * memory to another node, and the migrate_offload tracepoints summed by
+ * migrate reason.  Include migrate_helpers.h first.
+ */
+#ifndef __SELFTESTS_MM_MIGRATE_TIERING_H
+#define __SELFTESTS_MM_MIGRATE_TIERING_H
+
+#include <errno.h>
+#include <stdbool.h>
+
+#define DAMON_ADMIN		"/sys/kernel/mm/damon/admin/"
+#define DAMON_NR_KDAMONDS	DAMON_ADMIN "kdamonds/nr_kdamonds"
+#define DAMON_STATE		DAMON_ADMIN "kdamonds/0/state"
+#define DAMON_CTX		"kdamonds/0/contexts/0/"
+#define DAMON_SCHEME		DAMON_CTX "schemes/0/"
+#define DAMON_ULONG_MAX		"18446744073709551615"
+/*
+ * DAMON splits the watched range into at least this many regions, so none
+ * is larger than a thousandth of it (1 MB of a 1 GB node).  With the
+ * default of 10, a few hot pages in a large idle region are sampled so
+ * rarely that migrate_hot may not find them for minutes.
+ */
+#define DAMON_MIN_NR_REGIONS	"1000"
+#define DAMON_MAX_NR_REGIONS	"2000"
+
+/*
+ * The physical address range [*start, *end) that node @nid's zones span,
+ * from the start_pfn and spanned lines of /proc/zoneinfo.  0, or -1 if
+ * the node has no zone with pages.
+ */
+static inline int node_phys_range(int nid, unsigned long *start, unsigned long *end)
+{
+	unsigned long lo = ~0UL, hi = 0, spanned = 0, pfn;
+	FILE *f = fopen("/proc/zoneinfo", "r");
+	char line[256];
+	int node = -1;
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "Node %d, zone", &node) == 1) {
+			spanned = 0;
+		} else if (sscanf(line, " spanned %lu", &spanned) == 1) {
+			continue;
+		} else if (node == nid && spanned && sscanf(line, " start_pfn: %lu", &pfn) == 1) {
+			if (pfn < lo)
+				lo = pfn;
+			if (pfn + spanned > hi)
+				hi = pfn + spanned;
+		}
+	}
+	fclose(f);
+	if (hi <= lo)
+		return -1;
+	*start = lo * getpagesize();
+	*end = hi * getpagesize();
+	return 0;
+}
+
+/* Write @val to the DAMON admin file @rel; 0, or -1 with a message. */
+static inline int damon_write(const char *rel, const char *val)
+{
+	char path[256];
+
+	snprintf(path, sizeof(path), DAMON_ADMIN "%s", rel);
+	if (!write_string(path, val))
+		return 0;
+	fprintf(stderr, "# cannot write \"%s\" to %s: %s\n", val, path, strerror(errno));
+	return -1;
+}
+
+static inline int damon_write_ulong(const char *rel, unsigned long val)
+{
+	char buf[32];
+
+	snprintf(buf, sizeof(buf), "%lu", val);
+	return damon_write(rel, buf);
+}
+
+/* Does someone use DAMON's sysfs interface (a kdamond is configured)? */
+static inline bool damon_in_use(void)
+{
+	return read_number(DAMON_NR_KDAMONDS) != 0;
+}
+
+/*
+ * Drain every CPU's LRU caches.  A folio just migrated or faulted in waits
+ * in the per-CPU cache of the CPU that added it until something drains it,
+ * and DAMON neither samples nor migrates a folio that is not on an LRU
+ * list; an idle machine drains nothing.  move_pages(2) with target nodes
+ * drains every CPU's caches before it migrates (lru_cache_disable()): ask
+ * it to move one page, @page, to the node it is on.
+ */
+static inline void lru_drain_all(void *page)
+{
+	int node, status;
+
+	if (!move_pages_raw(1, &page, NULL, &node, 0) && node >= 0)
+		move_pages_raw(1, &page, &node, &status, MPOL_MF_MOVE);
+}
+
+/* One DAMOS scheme that migrates memory of a physical address range. */
+struct damon_migration {
+	unsigned long start, end;	/* the range DAMON watches */
+	bool hot;			/* migrate_hot, else migrate_cold */
+	int target_nid;			/* where the scheme moves the memory */
+	unsigned int min_age;		/* migrate_cold: aggregation intervals idle */
+};
+
+/*
+ * Start kdamond 0 with one paddr context watching [start, end) in at least
+ * DAMON_MIN_NR_REGIONS regions and one scheme, in DAMON's default intervals
+ * (sample every 5 ms, aggregate every 100 ms).  migrate_cold moves the regions that no sample found accessed
+ * for @min_age aggregation intervals; migrate_hot moves the regions that
+ * at least one sample of the last aggregation interval found accessed.
+ * No quota: the scheme moves everything that qualifies.  Writing an nr_*
+ * file recreates the directories under it with default values, so every
+ * value is written after its count.  0, or -1 with a message.
+ */
+static inline int damon_migration_start(const struct damon_migration *m)
+{
+	unsigned long max_accesses;
+	long long sample, aggr;
+
+	if (damon_write("kdamonds/nr_kdamonds", "1") ||
+	    damon_write("kdamonds/0/contexts/nr_contexts", "1") ||
+	    damon_write(DAMON_CTX "operations", "paddr") ||
+	    damon_write(DAMON_CTX "monitoring_attrs/nr_regions/max", DAMON_MAX_NR_REGIONS) ||
+	    damon_write(DAMON_CTX "monitoring_attrs/nr_regions/min", DAMON_MIN_NR_REGIONS) ||
+	    damon_write(DAMON_CTX "targets/nr_targets", "1") ||
+	    damon_write(DAMON_CTX "targets/0/regions/nr_regions", "1") ||
+	    damon_write_ulong(DAMON_CTX "targets/0/regions/0/start", m->start) ||
+	    damon_write_ulong(DAMON_CTX "targets/0/regions/0/end", m->end) ||
+	    damon_write(DAMON_CTX "schemes/nr_schemes", "1") ||
+	    damon_write(DAMON_SCHEME "action", m->hot ? "migrate_hot" : "migrate_cold") ||
+	    damon_write_ulong(DAMON_SCHEME "target_nid", m->target_nid) ||
+	    damon_write(DAMON_SCHEME "access_pattern/sz/min", "0") ||
+	    damon_write(DAMON_SCHEME "access_pattern/sz/max", DAMON_ULONG_MAX) ||
+	    damon_write(DAMON_SCHEME "access_pattern/age/max", DAMON_ULONG_MAX))
+		return -1;
+	sample = read_number(DAMON_ADMIN DAMON_CTX "monitoring_attrs/intervals/sample_us");
+	aggr = read_number(DAMON_ADMIN DAMON_CTX "monitoring_attrs/intervals/aggr_us");
+	if (sample <= 0 || aggr < sample) {
+		fprintf(stderr, "# DAMON intervals unreadable: sample %lld us, aggregation %lld us\n",
+			sample, aggr);
+		return -1;
+	}
+	/* A region's nr_accesses counts the samples that found it accessed. */
+	max_accesses = aggr / sample;
+	if (m->hot) {
+		if (damon_write(DAMON_SCHEME "access_pattern/nr_accesses/min", "1") ||
+		    damon_write_ulong(DAMON_SCHEME "access_pattern/nr_accesses/max", max_accesses) ||
+		    damon_write(DAMON_SCHEME "access_pattern/age/min", "0"))
+			return -1;
+	} else {
+		if (damon_write(DAMON_SCHEME "access_pattern/nr_accesses/min", "0") ||
+		    damon_write(DAMON_SCHEME "access_pattern/nr_accesses/max", "0") ||
+		    damon_write_ulong(DAMON_SCHEME "access_pattern/age/min", m->min_age))
+			return -1;
+	}
+	return damon_write("kdamonds/0/state", "on");
+}
+
+/*
+ * Bytes the running scheme has migrated since it started (its sz_applied:
+ * DAMON counts the base pages migrate_pages() moved); -1 on error.  The
+ * stats files change only when asked to with update_schemes_stats.
+ */
+static inline long long damon_migration_applied(void)
+{
+	if (damon_write("kdamonds/0/state", "update_schemes_stats"))
+		return -1;
+	return read_number(DAMON_ADMIN DAMON_SCHEME "stats/sz_applied");
+}
+
+/* Stop kdamond 0, if it runs, and remove it: DAMON as it was before. */
+static inline void damon_migration_stop(void)
+{
+	char state[16] = "";
+
+	if (!read_line(DAMON_STATE, state, sizeof(state)) && !strcmp(state, "on"))
+		damon_write("kdamonds/0/state", "off");
+	if (read_number(DAMON_NR_KDAMONDS) > 0)
+		damon_write("kdamonds/nr_kdamonds", "0");
+}
+
+#define TRACE_DIR		"/sys/kernel/tracing/"
+#define OFFLOAD_EVENT_BATCH	TRACE_DIR "events/migrate_offload/migrate_offload_batch/enable"
+#define OFFLOAD_EVENT_PHASES	TRACE_DIR "events/migrate_offload/migrate_offload_phases/enable"
+#define TRACE_BUFFER_KB		TRACE_DIR "buffer_size_kb"
+
+/* The tracing settings offload_trace_start() changes, to put back. */
+struct offload_trace_saved {
+	char batch[8], phases[8], buffer_kb[32];
+};
+
+/*
+ * What the migrate_offload events in the trace buffer say about the
+ * migrations of one reason: the batches handed to the migrator
+ * (migrate_offload_batch) and every migrate_pages_batch() call, migrator or
+ * not (migrate_offload_phases).
+ */
+struct offload_trace {
+	unsigned long batches;		/* batch events: calls of the migrator */
+	unsigned long offered;		/* folios offered to the migrator */
+	unsigned long copied;		/* folios it copied */
+	unsigned long long bytes;	/* bytes offered */
+	unsigned long calls;		/* phases events: migrate_pages_batch() calls */
+	unsigned long moving;		/* folios those calls unmapped and moved */
+	unsigned long single;		/* calls that moved one folio */
+	bool lost;			/* the buffer overflowed: the sums are short */
+};
+
+/*
+ * Turn both events on, with @kb KB of buffer per CPU, and clear the buffer.
+ * 0; -1 if the kernel has no such events.
+ */
+static inline int offload_trace_start(struct offload_trace_saved *saved, unsigned int kb)
+{
+	char buf[16];
+	int fd;
+
+	if (read_line(OFFLOAD_EVENT_BATCH, saved->batch, sizeof(saved->batch)) ||
+	    read_line(OFFLOAD_EVENT_PHASES, saved->phases, sizeof(saved->phases)) ||
+	    read_line(TRACE_BUFFER_KB, saved->buffer_kb, sizeof(saved->buffer_kb)))
+		return -1;
+	snprintf(buf, sizeof(buf), "%u", kb);
+	if (write_string(TRACE_BUFFER_KB, buf) ||
+	    write_string(OFFLOAD_EVENT_BATCH, "1") || write_string(OFFLOAD_EVENT_PHASES, "1"))
+		return -1;
+	/* Opening "trace" with O_TRUNC clears the buffer. */
+	fd = open(TRACE_DIR "trace", O_WRONLY | O_TRUNC);
+	if (fd < 0)
+		return -1;
+	close(fd);
+	return 0;
+}
+
+static inline void offload_trace_clear(void)
+{
+	int fd = open(TRACE_DIR "trace", O_WRONLY | O_TRUNC);
+
+	if (fd >= 0)
+		close(fd);
+}
+
+static inline void offload_trace_restore(const struct offload_trace_saved *saved)
+{
+	if (saved->batch[0])
+		write_string(OFFLOAD_EVENT_BATCH, saved->batch);
+	if (saved->phases[0])
+		write_string(OFFLOAD_EVENT_PHASES, saved->phases);
+	/* "7 (expanded: 1408)" before the buffer was first used */
+	if (saved->buffer_kb[0] && strtoul(saved->buffer_kb, NULL, 10) > 0) {
+		char kb[32];
+
+		snprintf(kb, sizeof(kb), "%lu", strtoul(saved->buffer_kb, NULL, 10));
+		write_string(TRACE_BUFFER_KB, kb);
+	}
+}
+
+/* Sum the events of migrations of @reason (a migrate_reason_names[] name). */
+static inline int offload_trace_read(const char *reason, struct offload_trace *t)
+{
+	FILE *f = fopen(TRACE_DIR "trace", "r");
+	char line[512], key[48], *p;
+
+	memset(t, 0, sizeof(*t));
+	if (!f)
+		return -1;
+	snprintf(key, sizeof(key), "reason=%s ", reason);
+	while (fgets(line, sizeof(line), f)) {
+		unsigned long nr, copied;
+		unsigned long long bytes;
+
+		/* "CPU:1 [LOST 42 EVENTS]" */
+		if (strstr(line, "[LOST "))
+			t->lost = true;
+		p = strstr(line, key);
+		if (!p)
+			continue;
+		p += strlen(key);
+		if (strstr(line, "migrate_offload_batch: ") &&
+		    sscanf(p, "folios=%lu bytes=%llu copied=%lu", &nr, &bytes, &copied) == 3) {
+			t->batches++;
+			t->offered += nr;
+			t->bytes += bytes;
+			t->copied += copied;
+		} else if (strstr(line, "migrate_offload_phases: ") &&
+			   sscanf(p, "folios=%lu", &nr) == 1) {
+			t->calls++;
+			t->moving += nr;
+			t->single += nr == 1;
+		}
+	}
+	fclose(f);
+	return 0;
+}
+
+#endif /* __SELFTESTS_MM_MIGRATE_TIERING_H */
