@@ -316,6 +316,15 @@ static unsigned long tiering_wait(char *buf, size_t size, int node, int touch, d
 			break;
 		for (i = 0; touch && i < nr; i++)
 			(void)p[i * getpagesize()];
+		/*
+		 * DAMON sees accesses in the accessed bits, which x86 sets
+		 * only on a TLB miss and does not flush when DAMON clears
+		 * them; QEMU's TLB holds the whole buffer.  Flush it, as a
+		 * busier machine's TLB misses would (see migrate_tiering).
+		 */
+		if (touch && (mprotect(buf, size, PROT_READ) ||
+			      mprotect(buf, size, PROT_READ | PROT_WRITE)))
+			break;
 		usleep(50000);
 	}
 	free(status);

@@ -24,8 +24,8 @@
  * default of 10, a few hot pages in a large idle region are sampled so
  * rarely that migrate_hot may not find them for minutes.
  */
-#define DAMON_MIN_NR_REGIONS	"1000"
-#define DAMON_MAX_NR_REGIONS	"2000"
+#define DAMON_MIN_NR_REGIONS	1000
+#define DAMON_MAX_NR_REGIONS	2000
 
 /*
  * The physical address range [*start, *end) that node @nid's zones span,
@@ -113,13 +113,14 @@ struct damon_migration {
 
 /*
  * Start kdamond 0 with one paddr context watching [start, end) in at least
- * DAMON_MIN_NR_REGIONS regions and one scheme, in DAMON's default intervals
- * (sample every 5 ms, aggregate every 100 ms).  migrate_cold moves the regions that no sample found accessed
- * for @min_age aggregation intervals; migrate_hot moves the regions that
- * at least one sample of the last aggregation interval found accessed.
- * No quota: the scheme moves everything that qualifies.  Writing an nr_*
- * file recreates the directories under it with default values, so every
- * value is written after its count.  0, or -1 with a message.
+ * DAMON_MIN_NR_REGIONS regions and one scheme, in DAMON's default
+ * intervals (sample every 5 ms, aggregate every 100 ms).  migrate_cold
+ * moves the regions that no sample found accessed for @min_age aggregation
+ * intervals; migrate_hot moves the regions that at least one sample of the
+ * last aggregation interval found accessed.  No quota: the scheme moves
+ * everything that qualifies.  Writing an nr_* file recreates the
+ * directories under it with default values, so every value is written
+ * after its count.  0, or -1 with a message.
  */
 static inline int damon_migration_start(const struct damon_migration *m)
 {
@@ -129,8 +130,8 @@ static inline int damon_migration_start(const struct damon_migration *m)
 	if (damon_write("kdamonds/nr_kdamonds", "1") ||
 	    damon_write("kdamonds/0/contexts/nr_contexts", "1") ||
 	    damon_write(DAMON_CTX "operations", "paddr") ||
-	    damon_write(DAMON_CTX "monitoring_attrs/nr_regions/max", DAMON_MAX_NR_REGIONS) ||
-	    damon_write(DAMON_CTX "monitoring_attrs/nr_regions/min", DAMON_MIN_NR_REGIONS) ||
+	    damon_write_ulong(DAMON_CTX "monitoring_attrs/nr_regions/max", DAMON_MAX_NR_REGIONS) ||
+	    damon_write_ulong(DAMON_CTX "monitoring_attrs/nr_regions/min", DAMON_MIN_NR_REGIONS) ||
 	    damon_write(DAMON_CTX "targets/nr_targets", "1") ||
 	    damon_write(DAMON_CTX "targets/0/regions/nr_regions", "1") ||
 	    damon_write_ulong(DAMON_CTX "targets/0/regions/0/start", m->start) ||
@@ -145,7 +146,7 @@ static inline int damon_migration_start(const struct damon_migration *m)
 	sample = read_number(DAMON_ADMIN DAMON_CTX "monitoring_attrs/intervals/sample_us");
 	aggr = read_number(DAMON_ADMIN DAMON_CTX "monitoring_attrs/intervals/aggr_us");
 	if (sample <= 0 || aggr < sample) {
-		fprintf(stderr, "# DAMON intervals unreadable: sample %lld us, aggregation %lld us\n",
+		fprintf(stderr, "# DAMON intervals: sample %lld us, aggregation %lld us\n",
 			sample, aggr);
 		return -1;
 	}
@@ -153,7 +154,8 @@ static inline int damon_migration_start(const struct damon_migration *m)
 	max_accesses = aggr / sample;
 	if (m->hot) {
 		if (damon_write(DAMON_SCHEME "access_pattern/nr_accesses/min", "1") ||
-		    damon_write_ulong(DAMON_SCHEME "access_pattern/nr_accesses/max", max_accesses) ||
+		    damon_write_ulong(DAMON_SCHEME "access_pattern/nr_accesses/max",
+				      max_accesses) ||
 		    damon_write(DAMON_SCHEME "access_pattern/age/min", "0"))
 			return -1;
 	} else {
@@ -177,13 +179,23 @@ static inline long long damon_migration_applied(void)
 	return read_number(DAMON_ADMIN DAMON_SCHEME "stats/sz_applied");
 }
 
-/* Stop kdamond 0, if it runs, and remove it: DAMON as it was before. */
+/*
+ * Stop kdamond 0, if it runs, and remove it: DAMON as it was before.  The
+ * kdamond may still be exiting when "off" returns, and nr_kdamonds refuses
+ * to change (EBUSY) until it has: retry for up to 5 s.
+ */
 static inline void damon_migration_stop(void)
 {
 	char state[16] = "";
+	int tries;
 
 	if (!read_line(DAMON_STATE, state, sizeof(state)) && !strcmp(state, "on"))
 		damon_write("kdamonds/0/state", "off");
+	for (tries = 0; tries < 100 && read_number(DAMON_NR_KDAMONDS) > 0; tries++) {
+		if (!write_string(DAMON_NR_KDAMONDS, "0"))
+			return;
+		usleep(50000);
+	}
 	if (read_number(DAMON_NR_KDAMONDS) > 0)
 		damon_write("kdamonds/nr_kdamonds", "0");
 }
