@@ -182,13 +182,6 @@ static char *read_text(const char *path, char *buf, size_t size)
 	return buf;
 }
 
-static int migrator_is(const char *name)
-{
-	char buf[64];
-
-	return !strcmp(read_text(MIGRATOR, buf, sizeof(buf)), name);
-}
-
 static long long dm(const char *file)
 {
 	char path[160];

@@ -466,6 +466,31 @@ static inline int run_on_node(int nid)
 	return sched_setaffinity(0, sizeof(set), &set);
 }
 
+#define MIGRATE_OFFLOAD_MIGRATOR "/sys/kernel/mm/migrate_offload/migrator"
+
+/* Is @name the registered migrator? */
+static inline bool migrator_is(const char *name)
+{
+	char buf[32] = "";
+
+	return !read_line(MIGRATE_OFFLOAD_MIGRATOR, buf, sizeof(buf)) && !strcmp(buf, name);
+}
+
+/*
+ * Make the multi-threaded CPU migrator the registered one.  Only one
+ * migrator registers at a time: unload the test and dmaengine migrators
+ * first.  0, or -1 if migrate_mtcopy cannot be loaded.
+ */
+static inline int mtcopy_load(void)
+{
+	if (migrator_is("mtcopy"))
+		return 0;
+	if (system("rmmod test_migrate_offload dma_migrate 2>/dev/null") < 0 ||
+	    system("modprobe migrate_mtcopy 2>/dev/null") < 0)
+		return -1;
+	return migrator_is("mtcopy") ? 0 : -1;
+}
+
 static inline int thp_available(void)
 {
 	char buf[128] = "";

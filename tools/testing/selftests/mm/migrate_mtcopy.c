@@ -28,7 +28,6 @@
 #include "../kselftest_harness.h"
 #include "migrate_helpers.h"
 
-#define MIGRATOR	"/sys/kernel/mm/migrate_offload/migrator"
 #define THREADS		"/sys/module/migrate_mtcopy/parameters/threads"
 #define MCO_DIR		"/sys/kernel/mm/migrate_offload/"
 #define REASONS		MCO_DIR "reasons"
@@ -53,30 +52,6 @@
 #define SCALE_BUDGET	300
 #define DEMOTION_BUDGET	300
 #define CHURN_BUDGET	300
-
-static int mtcopy_active(void)
-{
-	char buf[32] = "";
-	int fd = open(MIGRATOR, O_RDONLY);
-
-	if (fd < 0)
-		return 0;
-	if (read(fd, buf, sizeof(buf) - 1) < 0)
-		buf[0] = '\0';
-	close(fd);
-	return !strcmp(buf, "mtcopy\n");
-}
-
-static int mtcopy_load(void)
-{
-	if (mtcopy_active())
-		return 0;
-	/* One migrator at a time: make room. */
-	if (system("rmmod test_migrate_offload 2>/dev/null") < 0 ||
-	    system("modprobe migrate_mtcopy 2>/dev/null") < 0)
-		return -1;
-	return mtcopy_active() ? 0 : -1;
-}
 
 FIXTURE(mtcopy)
 {
@@ -604,10 +579,10 @@ TEST_F_TIMEOUT(mtcopy, unload_while_migrating, CHURN_BUDGET)
 			usleep(1000);
 		ASSERT_EQ(syscall(SYS_delete_module, "migrate_mtcopy", O_NONBLOCK), 0)
 			TH_LOG("cycle %d: unloading failed: %s", cycle, strerror(errno));
-		ASSERT_FALSE(mtcopy_active());
+		ASSERT_FALSE(migrator_is("mtcopy"));
 		usleep(5000);
 		ASSERT_EQ(system("modprobe migrate_mtcopy"), 0);
-		ASSERT_TRUE(mtcopy_active());
+		ASSERT_TRUE(migrator_is("mtcopy"));
 		ASSERT_EQ(waitpid(pid, &status, WNOHANG), 0)
 			TH_LOG("cycle %d: the migrating process died: %d", cycle, status);
 	}
