@@ -266,12 +266,20 @@ static inline void offload_trace_restore(const struct offload_trace_saved *saved
 		write_string(OFFLOAD_EVENT_BATCH, saved->batch);
 	if (saved->phases[0])
 		write_string(OFFLOAD_EVENT_PHASES, saved->phases);
-	/* "7 (expanded: 1408)" before the buffer was first used */
-	if (saved->buffer_kb[0] && strtoul(saved->buffer_kb, NULL, 10) > 0) {
-		char kb[32];
+	/*
+	 * "1408", or "7 (expanded: 1408)" while the buffer was never used:
+	 * its size once expanded is what to put back.
+	 */
+	if (saved->buffer_kb[0]) {
+		const char *expanded = strstr(saved->buffer_kb, "expanded: ");
+		unsigned long kb = strtoul(expanded ? expanded + strlen("expanded: ") :
+					   saved->buffer_kb, NULL, 10);
+		char buf[32];
 
-		snprintf(kb, sizeof(kb), "%lu", strtoul(saved->buffer_kb, NULL, 10));
-		write_string(TRACE_BUFFER_KB, kb);
+		if (kb) {
+			snprintf(buf, sizeof(buf), "%lu", kb);
+			write_string(TRACE_BUFFER_KB, buf);
+		}
 	}
 }
 
