@@ -163,37 +163,48 @@ static double now_seconds(void)
 	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-/* The page frame of a mapped page, from /proc/self/pagemap; 0 if unknown. */
-static unsigned long pfn_of(void *addr)
+/*
+ * The page frames of the @nr pages at @buf, in one read of
+ * /proc/self/pagemap (0 for a page not present).  0, or -1.
+ */
+static int pfns_of(char *buf, unsigned long nr, unsigned long *pfn)
 {
+	uint64_t *e = calloc(nr, sizeof(*e));
 	int fd = open("/proc/self/pagemap", O_RDONLY);
-	uint64_t e = 0;
-	off_t off = (uintptr_t)addr / getpagesize() * sizeof(e);
+	ssize_t len = nr * sizeof(*e);
+	unsigned long i;
+	int ret = -1;
 
-	if (fd < 0)
-		return 0;
-	if (pread(fd, &e, sizeof(e), off) != sizeof(e))
-		e = 0;
-	close(fd);
-	return (e >> 63) ? e & ((1ULL << 55) - 1) : 0;
+	if (e && fd >= 0 &&
+	    pread(fd, e, len, (uintptr_t)buf / getpagesize() * sizeof(*e)) == len) {
+		for (i = 0; i < nr; i++)
+			pfn[i] = e[i] >> 63 ? e[i] & ((1ULL << 55) - 1) : 0;
+		ret = 0;
+	}
+	if (fd >= 0)
+		close(fd);
+	free(e);
+	return ret;
 }
 
-/* Log where the first pages at @buf that are not on @node are. */
+/*
+ * Log the first pages at @buf that are not on @node, by the nodes in
+ * @status (what the last wait for them found).
+ */
 static void log_pages_off(struct __test_metadata *_metadata, char *buf, unsigned long nr_pages,
-			  int node)
+			  int node, const int *status)
 {
-	size_t page_size = getpagesize();
-	unsigned long i, shown = 0;
-	int st;
+	unsigned long *pfn = calloc(nr_pages, sizeof(*pfn)), i, shown = 0;
 
+	if (pfn)
+		pfns_of(buf, nr_pages, pfn);	/* left 0 if unreadable */
 	for (i = 0; i < nr_pages && shown < 8; i++) {
-		void *a = buf + i * page_size;
-
-		if (move_pages_raw(1, &a, NULL, &st, 0) || st == node)
+		if (status[i] == node)
 			continue;
-		TH_LOG("page %lu (pfn %#lx) is on node %d", i, pfn_of(a), st);
+		TH_LOG("page %lu (pfn %#lx) is on node %d", i, pfn ? pfn[i] : 0, status[i]);
 		shown++;
 	}
+	free(pfn);
 }
 
 /*
@@ -221,39 +232,42 @@ static unsigned long wait_until_on(char *buf, unsigned long nr_pages, int node,
  * The cold pages DAMON may rightly leave behind.  DAMON_MIN_NR_REGIONS
  * keeps each region DAMON watches within a thousandth of its range (1 MB
  * of a 1 GB node), and a region that holds a page the thread keeps using
- * is not idle.  So: how many of the @nr pages at @cold that are still on
- * @node lie farther than @reach bytes, physically, from every page at @hot
- * (@nr_hot pages) that is on @node too?  DAMON should have moved those.
+ * is not idle.  So: how many of the @nr pages at @cold that are on @node
+ * by @cold_node lie farther than @reach bytes, physically, from every page
+ * at @hot (@nr_hot pages) that is on @node too?  DAMON should have moved
+ * those.
  */
-static unsigned long cold_strays(char *cold, unsigned long nr, char *hot, unsigned long nr_hot,
-				 int node, unsigned long reach)
+static unsigned long cold_strays(char *cold, const int *cold_node, unsigned long nr,
+				 char *hot, unsigned long nr_hot, int node, unsigned long reach)
 {
-	unsigned long *hot_pfn = calloc(nr_hot, sizeof(*hot_pfn)), n = 0, i, j, strays = 0;
-	size_t page_size = getpagesize();
-	unsigned long reach_pfns = reach / page_size;
-	int st;
+	unsigned long *cold_pfn = calloc(nr, sizeof(*cold_pfn));
+	unsigned long *hot_pfn = calloc(nr_hot, sizeof(*hot_pfn));
+	int *hot_node = malloc(nr_hot * sizeof(*hot_node));
+	unsigned long reach_pfns = reach / getpagesize(), n = 0, i, j, strays = nr;
 
-	if (!hot_pfn)
-		return nr;
-	for (i = 0; i < nr_hot; i++) {
-		void *a = hot + i * page_size;
-
-		if (!move_pages_raw(1, &a, NULL, &st, 0) && st == node)
-			hot_pfn[n++] = pfn_of(a);
-	}
+	if (!cold_pfn || !hot_pfn || !hot_node ||
+	    pfns_of(cold, nr, cold_pfn) || pfns_of(hot, nr_hot, hot_pfn))
+		goto out;
+	/* A page whose node cannot be read counts as not on @node. */
+	memset(hot_node, 0xff, nr_hot * sizeof(*hot_node));
+	pages_not_on(hot, nr_hot, node, getpagesize(), hot_node);
+	for (i = 0; i < nr_hot; i++)
+		if (hot_node[i] == node)
+			hot_pfn[n++] = hot_pfn[i];
+	strays = 0;
 	for (i = 0; i < nr; i++) {
-		void *a = cold + i * page_size;
-		unsigned long pfn;
-
-		if (move_pages_raw(1, &a, NULL, &st, 0) || st != node)
+		if (cold_node[i] != node)
 			continue;
-		pfn = pfn_of(a);
 		for (j = 0; j < n; j++)
-			if (pfn + reach_pfns >= hot_pfn[j] && pfn <= hot_pfn[j] + reach_pfns)
+			if (cold_pfn[i] + reach_pfns >= hot_pfn[j] &&
+			    cold_pfn[i] <= hot_pfn[j] + reach_pfns)
 				break;
 		strays += j == n;
 	}
+out:
+	free(cold_pfn);
 	free(hot_pfn);
+	free(hot_node);
 	return strays;
 }
 
@@ -278,7 +292,7 @@ static unsigned long wait_demoted(char *cold, unsigned long nr, char *hot, unsig
 			return 0;
 		if (*secs > COLD_SETTLE && *secs - checked >= 1) {
 			checked = *secs;
-			*strays = cold_strays(cold, nr, hot, nr_hot, top, reach);
+			*strays = cold_strays(cold, status, nr, hot, nr_hot, top, reach);
 			if (!*strays || *secs > MOVE_DEADLINE)
 				return left;
 		}
@@ -487,7 +501,7 @@ static void damon_tiering(struct __test_metadata *_metadata, const struct tierin
 				 r->top, r->lower, (m.end - m.start) / DAMON_MIN_NR_REGIONS, status,
 				 &down.strays, &down.secs);
 	if (down.strays)
-		log_pages_off(_metadata, b.buf + hot, cold_pages, r->lower);
+		log_pages_off(_metadata, b.buf + hot, cold_pages, r->lower, status);
 	down.applied = damon_migration_applied();
 	damon_migration_stop();
 	read_offload_vmstat(&down.c1);
@@ -519,7 +533,7 @@ static void damon_tiering(struct __test_metadata *_metadata, const struct tierin
 	/* The thread uses every page now: DAMON should move them all. */
 	up.strays = up.left;
 	if (up.left)
-		log_pages_off(_metadata, b.buf, nr_pages, r->top);
+		log_pages_off(_metadata, b.buf, nr_pages, r->top, status);
 	up.applied = damon_migration_applied();
 	damon_migration_stop();
 	read_offload_vmstat(&up.c1);

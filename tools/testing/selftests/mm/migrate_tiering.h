@@ -227,6 +227,17 @@ struct offload_trace {
 	bool lost;			/* the buffer overflowed: the sums are short */
 };
 
+/* Empty the trace buffer: opening "trace" with O_TRUNC clears it.  0, or -1. */
+static inline int offload_trace_clear(void)
+{
+	int fd = open(TRACE_DIR "trace", O_WRONLY | O_TRUNC);
+
+	if (fd < 0)
+		return -1;
+	close(fd);
+	return 0;
+}
+
 /*
  * Turn both events on, with @kb KB of buffer per CPU, and clear the buffer.
  * 0; -1 if the kernel has no such events.
@@ -234,7 +245,6 @@ struct offload_trace {
 static inline int offload_trace_start(struct offload_trace_saved *saved, unsigned int kb)
 {
 	char buf[16];
-	int fd;
 
 	if (read_line(OFFLOAD_EVENT_BATCH, saved->batch, sizeof(saved->batch)) ||
 	    read_line(OFFLOAD_EVENT_PHASES, saved->phases, sizeof(saved->phases)) ||
@@ -244,20 +254,7 @@ static inline int offload_trace_start(struct offload_trace_saved *saved, unsigne
 	if (write_string(TRACE_BUFFER_KB, buf) ||
 	    write_string(OFFLOAD_EVENT_BATCH, "1") || write_string(OFFLOAD_EVENT_PHASES, "1"))
 		return -1;
-	/* Opening "trace" with O_TRUNC clears the buffer. */
-	fd = open(TRACE_DIR "trace", O_WRONLY | O_TRUNC);
-	if (fd < 0)
-		return -1;
-	close(fd);
-	return 0;
-}
-
-static inline void offload_trace_clear(void)
-{
-	int fd = open(TRACE_DIR "trace", O_WRONLY | O_TRUNC);
-
-	if (fd >= 0)
-		close(fd);
+	return offload_trace_clear();
 }
 
 static inline void offload_trace_restore(const struct offload_trace_saved *saved)
