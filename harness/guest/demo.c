@@ -44,7 +44,6 @@
 #define MAX_ROUNDS	9
 /* How long the tiering scene waits for DAMON to move the buffer. */
 #define TIERING_WAIT	30
-#define MIGRATOR	"/sys/kernel/mm/migrate_offload/migrator"
 
 enum { NONE, MTCOPY, NR_CONFIGS };
 static const char * const config_name[NR_CONFIGS] = { "none", "mtcopy" };
@@ -114,13 +113,6 @@ static double now(void)
 	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-static uint64_t pattern(size_t i, int pass)
-{
-	uint64_t x = i * 0x9E3779B97F4A7C15ULL + pass * 0xD1B54A32D192ED03ULL + 1;
-
-	return x ^ (x >> 31);
-}
-
 /* Move every folio of buf to node; returns pages not moved, or -1. */
 static long move(char *buf, size_t size, size_t step, int node, double *secs)
 {
@@ -168,12 +160,12 @@ static int use_config(int c)
 
 static void active_migrator(char *name, size_t size)
 {
-	int fd = open(MIGRATOR, O_RDONLY);
+	int fd = open(MIGRATE_OFFLOAD_MIGRATOR, O_RDONLY);
 	ssize_t n = fd >= 0 ? read(fd, name, size - 1) : -1;
 
 	name[n > 0 ? n - 1 : 0] = '\0';
 	if (n <= 0)
-		snprintf(name, size, "none (no %s)", MIGRATOR);
+		snprintf(name, size, "none (no %s)", MIGRATE_OFFLOAD_MIGRATOR);
 	if (fd >= 0)
 		close(fd);
 }
@@ -215,12 +207,12 @@ static int round_trip(char *buf, size_t size, size_t step, int pass, int c,
 		int p = pass * 2 + to;
 
 		for (i = 0; i < nw; i++)
-			w[i] = pattern(i, p);
+			w[i] = migrate_pattern(i, p);
 		snap(&a);
 		left = move(buf, size, step, to, &secs[1 - to]);
 		snap(&b);
 		for (i = 0; i < nw; i++)
-			wrong += w[i] != pattern(i, p);
+			wrong += w[i] != migrate_pattern(i, p);
 		if (sum)
 			add_delta(sum, &a, &b);
 		printf("  %-7s %-8s node %d -> node %d: %6.1f ms, %.2f GB/s, %ld folios not moved, "
