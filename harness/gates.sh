@@ -203,7 +203,8 @@ fi
 if ! have_symbol INTEL_IDXD_MIGRATE; then
 	result skip modules "CONFIG_INTEL_IDXD_MIGRATE is not in the tree yet"
 elif "$REPO/harness/kbuild.sh" demo bzImage modules > "$A/gates/modules.log" 2>&1 &&
-	[ -f "$(objdir demo)/drivers/dma/idxd/idxd_migrate.ko" ]; then
+	[ -f "$(objdir demo)/drivers/dma/idxd/idxd_migrate.ko" ] &&
+	[ -f "$(objdir demo)/drivers/dma/idxd/idxd_migrate_test.ko" ]; then
 	result ok modules
 else
 	tail -20 "$A/gates/modules.log"

@@ -311,10 +311,11 @@ static int migrate_offload_cmp_folio(const void *a, const void *b)
 }
 
 /*
- * The arrays of a batch of @n folios: src[n], dst[n] and the bitmap, each
- * allocated on its own so that each is at most a page (n is at most
- * MIGRATE_OFFLOAD_MAX_FOLIOS): the worst case, a batch of 512 base pages on
- * x86-64, is two 4 KB arrays and a 64-byte bitmap, all from kmalloc caches.
+ * The arrays of a batch of @n folios: src[n], dst[n] and the two bitmaps
+ * (copied, stuck), each allocated on its own so that each is at most a page
+ * (n is at most MIGRATE_OFFLOAD_MAX_FOLIOS): the worst case, a batch of 512
+ * base pages on x86-64, is two 4 KB arrays and 128 bytes of bitmaps, all
+ * from kmalloc caches.
  * No reclaim and no kswapd wakeup: the caller may be kswapd or a direct
  * reclaimer.  An array that cannot be allocated comes from the reserve.
  */
@@ -346,7 +347,7 @@ static int migrate_offload_arrays_alloc(struct migrate_offload_arrays *a, unsign
 	const size_t size[MIGRATE_OFFLOAD_NR_ARRAYS] = {
 		array_size(n, sizeof(struct folio *)),
 		array_size(n, sizeof(struct folio *)),
-		BITS_TO_LONGS(n) * sizeof(long),
+		2 * BITS_TO_LONGS(n) * sizeof(long),
 	};
 	mempool_t *reserve = READ_ONCE(migrate_offload_reserve);
 	int i;
@@ -399,11 +400,30 @@ static unsigned int migrate_offload_count_eligible(struct list_head *src_folios,
 }
 
 /*
+ * The destinations of @nr folios the engine of @m may still write: the
+ * move phase fails their migration (see migrate_offload_copied()), and
+ * this reference, never dropped, keeps each of them from ever being freed
+ * and reused.  They are lost memory, which is what a hung engine costs.
+ */
+static void migrate_offload_hold_stuck(struct migrator *m, struct folio **dst, unsigned int nr)
+{
+	unsigned int i;
+
+	if (!nr)
+		return;
+	for (i = 0; i < nr; i++)
+		folio_get(dst[i]);
+	pr_warn_ratelimited("migrator %s left %u folios stuck: their migration fails and their destinations are kept for good\n",
+			    m->name, nr);
+}
+
+/*
  * Hand the eligible pairs of the batch to @m, and record the destination
- * folios it copied (sorted, for migrate_offload_copied()).  Each folio of
- * the batch is counted once: skipped as small (every folio of a batch whose
- * eligible bytes are under the admin's threshold), skipped as ineligible,
- * copied, or fallback (eligible, but copied by the CPU after all).
+ * folios it copied and those it left stuck (sorted, for
+ * migrate_offload_copied()).  Each folio of the batch is counted once:
+ * skipped as small (every folio of a batch whose eligible bytes are under
+ * the admin's threshold), skipped as ineligible, copied, stuck, or
+ * fallback (eligible, but copied by the CPU after all).
  */
 static void migrate_offload_run(struct migrator *m, struct migrate_offload_state *st,
 				struct list_head *src_folios,
@@ -437,6 +457,7 @@ static void migrate_offload_run(struct migrator *m, struct migrate_offload_state
 	b.src = a.p[0];
 	b.dst = a.p[1];
 	b.copied = a.p[2];
+	b.stuck = b.copied + BITS_TO_LONGS(max);
 
 	/* The pairs.  A folio may have gained a reference since the count. */
 	dst = list_first_entry(dst_folios, struct folio, lru);
@@ -459,6 +480,7 @@ static void migrate_offload_run(struct migrator *m, struct migrate_offload_state
 	}
 	b.nr = n;
 	bitmap_zero(b.copied, n);
+	bitmap_zero(b.stuck, n);
 
 	start = ktime_get_ns();
 	this_cpu_inc(migrate_offload_in_flight);
@@ -466,14 +488,26 @@ static void migrate_offload_run(struct migrator *m, struct migrate_offload_state
 	this_cpu_dec(migrate_offload_in_flight);
 	start = ktime_get_ns() - start;
 
-	/* Keep the copied destinations, sorted, at the start of dst[]. */
+	/*
+	 * Keep the copied destinations, sorted, at the start of dst[], and
+	 * the stuck ones, sorted, right after them.  src[] holds the stuck
+	 * ones meanwhile: src[i] is not needed once folio i is looked at.
+	 */
 	st->nr_copied = 0;
-	for_each_set_bit(i, b.copied, n) {
-		if (migrate_offload_should_fail(b.src[i], b.dst[i]))
+	st->nr_stuck = 0;
+	for (i = 0; i < n; i++) {
+		if (test_bit(i, b.stuck)) {
+			b.src[st->nr_stuck++] = b.dst[i];
+			continue;
+		}
+		if (!test_bit(i, b.copied) || migrate_offload_should_fail(b.src[i], b.dst[i]))
 			continue;
 		b.dst[st->nr_copied++] = b.dst[i];
 	}
+	memcpy(b.dst + st->nr_copied, b.src, st->nr_stuck * sizeof(*b.dst));
 	sort(b.dst, st->nr_copied, sizeof(*b.dst), migrate_offload_cmp_folio, NULL);
+	sort(b.dst + st->nr_copied, st->nr_stuck, sizeof(*b.dst), migrate_offload_cmp_folio, NULL);
+	migrate_offload_hold_stuck(m, b.dst + st->nr_copied, st->nr_stuck);
 
 	/* Only dst[] lives on, until the move phase is over. */
 	migrate_offload_array_free(a.p[0], a.reserved[0]);
@@ -483,7 +517,8 @@ static void migrate_offload_run(struct migrator *m, struct migrate_offload_state
 
 	count_vm_event(PGMIGRATE_OFFLOAD_BATCHES);
 	count_vm_events(PGMIGRATE_OFFLOAD_COPIED, st->nr_copied);
-	count_vm_events(PGMIGRATE_OFFLOAD_FALLBACK, n - st->nr_copied);
+	count_vm_events(PGMIGRATE_OFFLOAD_STUCK, st->nr_stuck);
+	count_vm_events(PGMIGRATE_OFFLOAD_FALLBACK, n - st->nr_copied - st->nr_stuck);
 	trace_migrate_offload_batch(reason, n, b.bytes, st->nr_copied, start, ret);
 }
 
@@ -545,11 +580,16 @@ void __migrate_offload_copy_folios(struct migrate_offload_state *st,
 }
 
 /* The out-of-line part of migrate_offload_copied(). */
-bool __migrate_offload_copied(const struct migrate_offload_state *st,
-			      const struct folio *dst)
+enum migrate_offload_copy __migrate_offload_copied(const struct migrate_offload_state *st,
+						   const struct folio *dst)
 {
-	return bsearch(&dst, st->copied, st->nr_copied, sizeof(*st->copied),
-		       migrate_offload_cmp_folio);
+	if (bsearch(&dst, st->copied, st->nr_copied, sizeof(*st->copied),
+		    migrate_offload_cmp_folio))
+		return MIGRATE_OFFLOAD_COPY_DONE;
+	if (bsearch(&dst, st->copied + st->nr_copied, st->nr_stuck, sizeof(*st->copied),
+		    migrate_offload_cmp_folio))
+		return MIGRATE_OFFLOAD_COPY_STUCK;
+	return MIGRATE_OFFLOAD_COPY_CPU;
 }
 
 /*
@@ -597,6 +637,7 @@ void __migrate_offload_done(struct migrate_offload_state *st)
 	migrate_offload_array_free(st->copied, st->reserved);
 	st->copied = NULL;
 	st->nr_copied = 0;
+	st->nr_stuck = 0;
 }
 
 static int migrate_offload_in_flight_get(void *data, u64 *val)

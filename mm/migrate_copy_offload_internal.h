@@ -53,7 +53,6 @@ ssize_t migrate_offload_show_migrator(char *buf);
 void migrate_offload_set_reasons(unsigned long mask);
 unsigned long migrate_offload_effective_now(void);
 
-int migrate_offload_parse_reasons(const char *buf, size_t count, unsigned long *mask);
 ssize_t migrate_offload_format_reasons(unsigned long mask, char *buf);
 int migrate_offload_parse_min_batch(const char *buf, size_t count, unsigned long *val);
 

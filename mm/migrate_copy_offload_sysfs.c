@@ -29,7 +29,7 @@
 #define MIGRATE_OFFLOAD_REASONS_MAX_LEN	256
 
 /**
- * migrate_offload_parse_reasons - parse a write to "reasons"
+ * migrate_offload_parse_reasons - parse a write to "reasons", or a migrator's own list
  * @buf: the text written: names of migrate_reason_names[] separated by
  *	blanks, or "all", or "none", optionally followed by a newline
  * @count: its length
@@ -89,6 +89,7 @@ int migrate_offload_parse_reasons(const char *buf, size_t count, unsigned long *
 	*mask = parsed;
 	return 0;
 }
+EXPORT_SYMBOL_GPL(migrate_offload_parse_reasons);
 
 /**
  * migrate_offload_format_reasons - print a mask of reasons for "reasons"

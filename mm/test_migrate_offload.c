@@ -15,9 +15,14 @@
  *   sentinel     0: copy the data; 1: fill each destination with
  *                TMO_SENTINEL and mark it copied, so that only a move phase
  *                that skips its copy leaves the sentinel in place; 2: fill
- *                it and leave it unmarked, so the CPU copy must replace it.
- *                Only for migrations by the process that wrote the file:
- *                anyone else's data is copied as usual.
+ *                it and leave it unmarked, so the CPU copy must replace it;
+ *                3: fill it, mark it copied and stuck, as a migrator whose
+ *                engine may still write it would, and keep it for
+ *                late_write.  Only for migrations by the process that wrote
+ *                the file: anyone else's data is copied as usual.
+ *   late_write   write anything: fill every destination kept by sentinel
+ *                mode 3 with TMO_SENTINEL again, as a late DMA write would,
+ *                and let it go; folios_stuck counts them (read)
  *   reset        write anything: zero the counters
  *
  * Module parameter all_reasons: declare every reason (compaction too) at
@@ -52,6 +57,31 @@ MODULE_PARM_DESC(all_reasons, "Declare every migrate reason, not only the bulk m
 #define TMO_SENTINEL		0x5e
 #define TMO_SENTINEL_MARKED	1
 #define TMO_SENTINEL_UNMARKED	2
+#define TMO_SENTINEL_STUCK	3
+
+/*
+ * Destinations left stuck, each with a reference of ours, so that
+ * late_write never writes a freed page even if the core let one go.
+ */
+#define TMO_MAX_STUCK		1024
+static DEFINE_SPINLOCK(tmo_stuck_lock);
+static struct folio *tmo_stuck[TMO_MAX_STUCK];
+static unsigned int tmo_nr_stuck;
+static atomic_long_t tmo_stuck_total;
+
+static bool tmo_keep_stuck(struct folio *dst)
+{
+	bool kept = false;
+
+	spin_lock(&tmo_stuck_lock);
+	if (tmo_nr_stuck < TMO_MAX_STUCK) {
+		folio_get(dst);
+		tmo_stuck[tmo_nr_stuck++] = dst;
+		kept = true;
+	}
+	spin_unlock(&tmo_stuck_lock);
+	return kept;
+}
 
 static void tmo_fill(struct folio *folio)
 {
@@ -78,6 +108,16 @@ static int tmo_copy(struct migrator *m, struct migrate_copy_batch *b)
 
 		if (every && nth % every == 0)
 			continue;
+		if (sentinel == TMO_SENTINEL_STUCK) {
+			if (!tmo_keep_stuck(b->dst[i]))
+				continue;
+			tmo_fill(b->dst[i]);
+			/* Marked copied too: stuck must win. */
+			__set_bit(i, b->copied);
+			__set_bit(i, b->stuck);
+			atomic_long_inc(&tmo_stuck_total);
+			continue;
+		}
 		if (sentinel) {
 			tmo_fill(b->dst[i]);
 			if (sentinel == TMO_SENTINEL_MARKED)
@@ -116,13 +156,30 @@ static int tmo_sentinel_get(void *data, u64 *val)
 /* The mode, for the writer's own migrations only. */
 static int tmo_sentinel_set(void *data, u64 val)
 {
-	if (val > TMO_SENTINEL_UNMARKED)
+	if (val > TMO_SENTINEL_STUCK)
 		return -EINVAL;
 	WRITE_ONCE(tmo_sentinel_tgid, current->tgid);
 	WRITE_ONCE(tmo_sentinel, val);
 	return 0;
 }
 DEFINE_DEBUGFS_ATTRIBUTE(tmo_sentinel_fops, tmo_sentinel_get, tmo_sentinel_set, "%llu\n");
+
+/* The late write, then our references go: a folio the core kept stays kept. */
+static int tmo_late_write_set(void *data, u64 val)
+{
+	struct folio *folio;
+
+	for (;;) {
+		spin_lock(&tmo_stuck_lock);
+		folio = tmo_nr_stuck ? tmo_stuck[--tmo_nr_stuck] : NULL;
+		spin_unlock(&tmo_stuck_lock);
+		if (!folio)
+			return 0;
+		tmo_fill(folio);
+		folio_put(folio);
+	}
+}
+DEFINE_DEBUGFS_ATTRIBUTE(tmo_late_write_fops, NULL, tmo_late_write_set, "%llu\n");
 
 static int tmo_reset_set(void *data, u64 val)
 {
@@ -150,6 +207,9 @@ static int __init tmo_init(void)
 	debugfs_create_u32("delay_ms", 0600, tmo_dir, &tmo_delay_ms);
 	debugfs_create_file_unsafe("sentinel", 0600, tmo_dir, NULL, &tmo_sentinel_fops);
 	debugfs_create_file_unsafe("reset", 0200, tmo_dir, NULL, &tmo_reset_fops);
+	debugfs_create_file_unsafe("late_write", 0200, tmo_dir, NULL, &tmo_late_write_fops);
+	debugfs_create_file_unsafe("folios_stuck", 0400, tmo_dir, &tmo_stuck_total,
+				   &tmo_counter_fops);
 
 	tmo_migrator.reasons = all_reasons ? BIT(MR_TYPES) - 1 :
 		BIT(MR_SYSCALL) | BIT(MR_MEMPOLICY_MBIND) | BIT(MR_DEMOTION) |
@@ -167,6 +227,7 @@ static void __exit tmo_exit(void)
 	/* Waits for every copy in flight: the module text may go after. */
 	migrate_offload_unregister(&tmo_migrator);
 	debugfs_remove_recursive(tmo_dir);
+	tmo_late_write_set(NULL, 0);
 }
 
 module_init(tmo_init);

@@ -49,6 +49,10 @@ struct module;
  * @copied: bitmap of @nr bits, all clear on entry.  The migrator sets bit i
  *	once every byte of src[i] is in dst[i] and visible to the CPU, and for
  *	no other folio.
+ * @stuck: bitmap of @nr bits, all clear on entry.  The migrator sets bit i
+ *	when it cannot rule out that its engine still reads src[i] or writes
+ *	dst[i] (see below).  The core then fails that folio's migration and
+ *	never frees nor maps dst[i].  A folio is never both copied and stuck.
  * @nr: the number of (src[i], dst[i]) pairs, at most
  *	MIGRATE_OFFLOAD_MAX_FOLIOS.
  * @bytes: the sum of the sizes of the source folios: at most
@@ -67,6 +71,7 @@ struct migrate_copy_batch {
 	struct folio **src;
 	struct folio **dst;
 	unsigned long *copied;
+	unsigned long *stuck;
 	unsigned int nr;
 	size_t bytes;
 	enum migrate_reason reason;
@@ -99,8 +104,14 @@ struct migrate_copy_batch {
  *   again, copied or not.  The move phase copies an uncopied folio with the
  *   CPU and maps it, or frees the destination on failure: a device write
  *   that lands after @copy returned is silent corruption of a mapped page
- *   or of memory that belongs to someone else.  A migrator that cannot
- *   stop its engine must wait for it (see below), however long it takes.
+ *   or of memory that belongs to someone else.  A migrator whose engine
+ *   neither completes nor aborts some work within the migrator's own bound
+ *   (a hung device that still reports itself working) sets the folios of
+ *   that work in @stuck: the move phase then fails their migration (the
+ *   source is mapped back where it was) and keeps a reference to each
+ *   stuck destination forever, so a late write lands in memory nobody
+ *   uses.  The migrator keeps its own DMA mappings of stuck folios too, so
+ *   a late access never reaches an address reused for something else.
  * - Folios with a hardware-poisoned page are never in a batch: the core
  *   leaves them to the CPU's machine-check-safe copy.  A CPU migrator that
  *   consumes poison anyway (a page gone bad since) uses copy_mc_highpage(),
@@ -122,17 +133,15 @@ struct migrate_copy_batch {
  * kswapd (demotion, with PF_MEMALLOC set) or compaction.  @copy may sleep
  * (cond_resched(), waiting for a completion) but must not wait for anything
  * that may need memory or a folio lock, must not allocate memory in a way
- * that can reclaim (see MIGRATE_OFFLOAD_GFP), and should bound its waits:
- * a migration blocked in @copy blocks migrate_offload_unregister() too.
- * The one wait that cannot be bounded is the one the second rule above
- * demands: for an engine that neither completes nor aborts the batch's
- * work, the migrator must keep waiting (and say so in the log) rather than
- * return with work in flight.  @copy must not change the folios' flags,
- * mapping, refcount or lock state.
+ * that can reclaim (see MIGRATE_OFFLOAD_GFP), and must bound its waits: a
+ * migration blocked in @copy blocks migrate_offload_unregister() too, and
+ * holds up to a batch of folio locks.  Past its bound, work the engine may
+ * still do is reported in @stuck (above), never simply abandoned.  @copy
+ * must not change the folios' flags, mapping, refcount or lock state.
  *
  * Return of @copy: 0, or a negative errno when the migrator stopped early.
- * Only the bits in &migrate_copy_batch.copied decide which folios the
- * move phase treats as copied; the return value is for reporting.
+ * Only the bits in &migrate_copy_batch.copied and &migrate_copy_batch.stuck
+ * decide what the move phase does; the return value is for reporting.
  *
  * The core takes no reference on @owner: migrate_offload_unregister()
  * returns only after every call to @copy has returned, so the owner must
@@ -146,14 +155,23 @@ struct migrator {
 	int (*copy)(struct migrator *m, struct migrate_copy_batch *batch);
 };
 
+/* What the move phase does with a folio's data: see migrate_offload_copied(). */
+enum migrate_offload_copy {
+	MIGRATE_OFFLOAD_COPY_CPU,	/* copy it with the CPU, as without a migrator */
+	MIGRATE_OFFLOAD_COPY_DONE,	/* the migrator did: do not copy it again */
+	MIGRATE_OFFLOAD_COPY_STUCK,	/* an engine may still write it: fail the folio */
+};
+
 /*
  * What the batch-copy phase of migrate_pages_batch() leaves for its move
- * phase: the destination folios the migrator copied.  For mm/migrate.c only.
+ * phase: the destination folios the migrator copied, and those it left
+ * stuck.  For mm/migrate.c only.
  */
 struct migrate_offload_state {
 #ifdef CONFIG_MIGRATION_COPY_OFFLOAD
-	struct folio **copied;		/* sorted by address */
+	struct folio **copied;		/* sorted by address, then the stuck ones */
 	unsigned int nr_copied;
+	unsigned int nr_stuck;
 	bool reserved;			/* @copied is from the reserve */
 	/* For the migrate_offload_phases event, only while it is on. */
 	u64 t_start, t_unmapped, t_copied;
@@ -166,6 +184,7 @@ struct migrate_offload_state {
 
 int migrate_offload_register(struct migrator *m);
 int migrate_offload_unregister(struct migrator *m);
+int migrate_offload_parse_reasons(const char *buf, size_t count, unsigned long *mask);
 
 DECLARE_STATIC_KEY_FALSE(migrate_offload_enabled);
 DECLARE_TRACEPOINT(migrate_offload_phases);
@@ -173,8 +192,8 @@ DECLARE_TRACEPOINT(migrate_offload_phases);
 void __migrate_offload_copy_folios(struct migrate_offload_state *st,
 				   struct list_head *src_folios,
 				   struct list_head *dst_folios, int reason);
-bool __migrate_offload_copied(const struct migrate_offload_state *st,
-			      const struct folio *dst);
+enum migrate_offload_copy __migrate_offload_copied(const struct migrate_offload_state *st,
+						   const struct folio *dst);
 void __migrate_offload_done(struct migrate_offload_state *st);
 /* Points of migrate_pages_batch() the migrate_offload_phases event times. */
 enum migrate_offload_mark {
@@ -227,12 +246,16 @@ static inline void migrate_offload_copy_folios(struct migrate_offload_state *st,
  * @st: the state migrate_offload_copy_folios() filled
  * @dst: a destination folio of the batch
  *
- * Return: true when the move phase must not copy the data again.
+ * Return: MIGRATE_OFFLOAD_COPY_DONE when the move phase must not copy the data
+ * again, MIGRATE_OFFLOAD_COPY_STUCK when it must fail the folio's migration
+ * (see &migrate_copy_batch.stuck), MIGRATE_OFFLOAD_COPY_CPU otherwise.
  */
-static inline bool migrate_offload_copied(const struct migrate_offload_state *st,
-					  const struct folio *dst)
+static inline enum migrate_offload_copy
+migrate_offload_copied(const struct migrate_offload_state *st, const struct folio *dst)
 {
-	return st->nr_copied && __migrate_offload_copied(st, dst);
+	if (!st->nr_copied && !st->nr_stuck)
+		return MIGRATE_OFFLOAD_COPY_CPU;
+	return __migrate_offload_copied(st, dst);
 }
 
 /**
@@ -259,6 +282,12 @@ static inline int migrate_offload_unregister(struct migrator *m)
 	return -EOPNOTSUPP;
 }
 
+static inline int migrate_offload_parse_reasons(const char *buf, size_t count,
+						unsigned long *mask)
+{
+	return -EOPNOTSUPP;
+}
+
 static inline void migrate_offload_copy_folios(struct migrate_offload_state *st,
 					       struct list_head *src_folios,
 					       struct list_head *dst_folios,
@@ -266,10 +295,10 @@ static inline void migrate_offload_copy_folios(struct migrate_offload_state *st,
 {
 }
 
-static inline bool migrate_offload_copied(const struct migrate_offload_state *st,
-					  const struct folio *dst)
+static inline enum migrate_offload_copy
+migrate_offload_copied(const struct migrate_offload_state *st, const struct folio *dst)
 {
-	return false;
+	return MIGRATE_OFFLOAD_COPY_CPU;
 }
 
 static inline void migrate_offload_start(struct migrate_offload_state *st)

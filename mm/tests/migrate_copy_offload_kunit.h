@@ -36,6 +36,7 @@ struct fake_migrator {
 	size_t bytes;			/* their bytes */
 	struct folio *seen_src[FAKE_MAX_PAIRS];
 	bool copy_even_only;		/* copy pairs 0, 2, 4...; else all */
+	unsigned long stuck_mask;	/* pairs to report stuck (and copied) */
 	bool block;			/* wait for @release in copy */
 	struct completion entered;
 	struct completion release;
@@ -66,6 +67,10 @@ static int fake_copy(struct migrator *m, struct migrate_copy_batch *b)
 		folio_copy(b->dst[i], b->src[i]);
 		set_bit(i, b->copied);
 	}
+	/* Also marked copied: stuck must win. */
+	for (i = 0; i < b->nr && i < BITS_PER_LONG; i++)
+		if (f->stuck_mask & BIT(i))
+			set_bit(i, b->stuck);
 	return f->ret;
 }
 
@@ -385,7 +390,8 @@ static void test_reason_filter(struct kunit *test)
 
 		migrate_offload_copy_folios(&st, &fb.src, &fb.dst, MR_SYSCALL);
 		KUNIT_EXPECT_NULL(test, st.copied);
-		KUNIT_EXPECT_FALSE(test, migrate_offload_copied(&st, fb.d[0]));
+		KUNIT_EXPECT_EQ(test, migrate_offload_copied(&st, fb.d[0]),
+				MIGRATE_OFFLOAD_COPY_CPU);
 	}
 	fake_batch_free(&fb);
 }
@@ -505,9 +511,9 @@ static void test_refcount_rule(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, f->seen, 2);
 	KUNIT_EXPECT_PTR_EQ(test, f->seen_src[0], fb.s[0]);
 	KUNIT_EXPECT_PTR_EQ(test, f->seen_src[1], fb.s[2]);
-	KUNIT_EXPECT_TRUE(test, migrate_offload_copied(&st, fb.d[0]));
-	KUNIT_EXPECT_FALSE(test, migrate_offload_copied(&st, fb.d[1]));
-	KUNIT_EXPECT_TRUE(test, migrate_offload_copied(&st, fb.d[2]));
+	KUNIT_EXPECT_EQ(test, migrate_offload_copied(&st, fb.d[0]), MIGRATE_OFFLOAD_COPY_DONE);
+	KUNIT_EXPECT_EQ(test, migrate_offload_copied(&st, fb.d[1]), MIGRATE_OFFLOAD_COPY_CPU);
+	KUNIT_EXPECT_EQ(test, migrate_offload_copied(&st, fb.d[2]), MIGRATE_OFFLOAD_COPY_DONE);
 	migrate_offload_done(&st);
 
 	/* Once the pin is gone, the folio is offered again. */
@@ -552,7 +558,7 @@ static void test_partial_results(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, st.nr_copied, (fb.n + 1) / 2);
 
 	for (i = 0; i < fb.n; i++) {
-		bool copied = migrate_offload_copied(&st, fb.d[i]);
+		bool copied = migrate_offload_copied(&st, fb.d[i]) == MIGRATE_OFFLOAD_COPY_DONE;
 
 		KUNIT_EXPECT_EQ_MSG(test, copied, !(i & 1), "pair %u", i);
 		/* A copied destination holds the data; another still zero. */
@@ -560,8 +566,62 @@ static void test_partial_results(struct kunit *test)
 	}
 	migrate_offload_done(&st);
 	KUNIT_EXPECT_NULL(test, st.copied);
-	KUNIT_EXPECT_FALSE(test, migrate_offload_copied(&st, fb.d[0]));
+	KUNIT_EXPECT_EQ(test, migrate_offload_copied(&st, fb.d[0]), MIGRATE_OFFLOAD_COPY_CPU);
 	KUNIT_EXPECT_EQ(test, migrate_offload_unregister(&f->m), 0);
+	fake_batch_free(&fb);
+}
+
+static unsigned long vm_event(enum vm_event_item item);
+
+/*
+ * Folios a migrator reports stuck: looked up as such (even when also
+ * marked copied), each destination gains a reference that is never
+ * dropped (the test drops it), and they count as stuck, not fallback.
+ */
+static void test_stuck_results(struct kunit *test)
+{
+	struct fake_migrator *f;
+	struct fake_batch fb;
+	struct migrate_offload_state st = {};
+	unsigned long stuck, fallback, copied;
+	int refs[4];
+	unsigned int i;
+
+	skip_if_busy(test);
+	f = kunit_kzalloc(test, sizeof(*f), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, f);
+	fake_init(f, "fake-stuck", ALL_REASONS);
+	f->copy_even_only = true;
+	f->stuck_mask = BIT(0) | BIT(3);	/* one also copied, one not */
+	fake_batch_init(test, &fb, 4, NULL);
+	for (i = 0; i < 4; i++)
+		refs[i] = folio_ref_count(fb.d[i]);
+	stuck = vm_event(PGMIGRATE_OFFLOAD_STUCK);
+	fallback = vm_event(PGMIGRATE_OFFLOAD_FALLBACK);
+	copied = vm_event(PGMIGRATE_OFFLOAD_COPIED);
+
+	KUNIT_ASSERT_EQ(test, migrate_offload_register(&f->m), 0);
+	__migrate_offload_copy_folios(&st, &fb.src, &fb.dst, MR_DEMOTION);
+	KUNIT_EXPECT_EQ(test, migrate_offload_copied(&st, fb.d[0]), MIGRATE_OFFLOAD_COPY_STUCK);
+	KUNIT_EXPECT_EQ(test, migrate_offload_copied(&st, fb.d[1]), MIGRATE_OFFLOAD_COPY_CPU);
+	KUNIT_EXPECT_EQ(test, migrate_offload_copied(&st, fb.d[2]), MIGRATE_OFFLOAD_COPY_DONE);
+	KUNIT_EXPECT_EQ(test, migrate_offload_copied(&st, fb.d[3]), MIGRATE_OFFLOAD_COPY_STUCK);
+	KUNIT_EXPECT_EQ(test, st.nr_copied, 1);
+	KUNIT_EXPECT_EQ(test, st.nr_stuck, 2);
+	for (i = 0; i < 4; i++)
+		KUNIT_EXPECT_EQ_MSG(test, folio_ref_count(fb.d[i]),
+				    refs[i] + (f->stuck_mask & BIT(i) ? 1 : 0), "pair %u", i);
+	if (IS_ENABLED(CONFIG_VM_EVENT_COUNTERS)) {
+		KUNIT_EXPECT_EQ(test, vm_event(PGMIGRATE_OFFLOAD_STUCK) - stuck, 2);
+		KUNIT_EXPECT_EQ(test, vm_event(PGMIGRATE_OFFLOAD_FALLBACK) - fallback, 1);
+		KUNIT_EXPECT_EQ(test, vm_event(PGMIGRATE_OFFLOAD_COPIED) - copied, 1);
+	}
+	migrate_offload_done(&st);
+	KUNIT_EXPECT_EQ(test, migrate_offload_copied(&st, fb.d[0]), MIGRATE_OFFLOAD_COPY_CPU);
+	KUNIT_EXPECT_EQ(test, migrate_offload_unregister(&f->m), 0);
+	/* The core's reference on the stuck destinations: only a test may drop it. */
+	folio_put(fb.d[0]);
+	folio_put(fb.d[3]);
 	fake_batch_free(&fb);
 }
 
@@ -804,7 +864,8 @@ static void test_batch_cap(struct kunit *test)
 		KUNIT_EXPECT_EQ(test, f->calls, 1);
 		KUNIT_EXPECT_EQ(test, f->seen, MIGRATE_OFFLOAD_MAX_FOLIOS);
 		KUNIT_EXPECT_EQ(test, st.nr_copied, MIGRATE_OFFLOAD_MAX_FOLIOS);
-		KUNIT_EXPECT_FALSE(test, migrate_offload_copied(&st, d[n - 1]));
+		KUNIT_EXPECT_EQ(test, migrate_offload_copied(&st, d[n - 1]),
+				MIGRATE_OFFLOAD_COPY_CPU);
 		KUNIT_EXPECT_GE(test, vm_event(PGMIGRATE_OFFLOAD_FALLBACK) - fallback, 1UL);
 		migrate_offload_done(&st);
 		KUNIT_EXPECT_EQ(test, migrate_offload_unregister(&f->m), 0);
@@ -850,6 +911,7 @@ static struct kunit_case migrate_offload_test_cases[] = {
 	KUNIT_CASE(test_eligibility),
 	KUNIT_CASE(test_refcount_rule),
 	KUNIT_CASE(test_partial_results),
+	KUNIT_CASE(test_stuck_results),
 	KUNIT_CASE(test_policy_and_counters),
 	KUNIT_CASE(test_fake_turns_away_foreign),
 	KUNIT_CASE(test_batch_allocations),

@@ -88,7 +88,8 @@ static void test_move_copied_mark(struct kunit *test)
 	for (i = 0; i < ARRAY_SIZE(orders); i++) {
 		/* Marked copied: the move phase leaves the destination alone. */
 		move_pair(test, orders[i], &src, &dst);
-		KUNIT_EXPECT_EQ(test, move_to_new_folio(dst, src, MIGRATE_SYNC, true),
+		KUNIT_EXPECT_EQ(test, move_to_new_folio(dst, src, MIGRATE_SYNC,
+							MIGRATE_OFFLOAD_COPY_DONE),
 				MIGRATEPAGE_SUCCESS);
 		KUNIT_EXPECT_TRUE_MSG(test, move_holds(dst, MOVE_SENTINEL),
 				      "order %u: the move phase copied a copied folio", orders[i]);
@@ -96,7 +97,8 @@ static void test_move_copied_mark(struct kunit *test)
 
 		/* Not marked: the CPU copies every byte. */
 		move_pair(test, orders[i], &src, &dst);
-		KUNIT_EXPECT_EQ(test, move_to_new_folio(dst, src, MIGRATE_SYNC, false),
+		KUNIT_EXPECT_EQ(test, move_to_new_folio(dst, src, MIGRATE_SYNC,
+							MIGRATE_OFFLOAD_COPY_CPU),
 				MIGRATEPAGE_SUCCESS);
 		KUNIT_EXPECT_TRUE_MSG(test, move_holds(dst, 0x20),
 				      "order %u: the CPU copy is missing", orders[i]);
@@ -127,11 +129,39 @@ static void test_move_retry_keeps_mark(struct kunit *test)
 	KUNIT_EXPECT_TRUE(test, move_holds(dst, MOVE_SENTINEL));
 	folio_put(src);			/* gone by the next pass */
 
-	KUNIT_EXPECT_TRUE(test, migrate_offload_copied(&st, dst));
+	KUNIT_EXPECT_EQ(test, migrate_offload_copied(&st, dst), MIGRATE_OFFLOAD_COPY_DONE);
 	rc = move_to_new_folio(dst, src, MIGRATE_SYNC, migrate_offload_copied(&st, dst));
 	KUNIT_EXPECT_EQ(test, rc, MIGRATEPAGE_SUCCESS);
 	KUNIT_EXPECT_TRUE_MSG(test, move_holds(dst, MOVE_SENTINEL),
 			      "the retry copied a folio the migrator had copied");
+	move_release(src, dst);
+}
+
+/*
+ * A folio a migrator left stuck (its engine may still write the
+ * destination): the move fails without touching either folio, so that
+ * migrate_folio_move() maps the source back and the destination is never
+ * mapped.  The lookup tells stuck from copied and from neither.
+ */
+static void test_move_stuck_fails(struct kunit *test)
+{
+	struct migrate_offload_state st = {};
+	struct folio *src, *dst, *pair[2];
+
+	move_pair(test, 0, &src, &dst);
+	pair[0] = dst;			/* sorted: copied, then stuck */
+	pair[1] = src;			/* a stand-in: any other folio */
+	st.copied = pair;
+	st.nr_copied = 0;
+	st.nr_stuck = 1;
+	KUNIT_EXPECT_EQ(test, migrate_offload_copied(&st, dst), MIGRATE_OFFLOAD_COPY_STUCK);
+	KUNIT_EXPECT_EQ(test, migrate_offload_copied(&st, src), MIGRATE_OFFLOAD_COPY_CPU);
+	KUNIT_EXPECT_EQ(test, move_to_new_folio(dst, src, MIGRATE_SYNC,
+						migrate_offload_copied(&st, dst)), -EBUSY);
+	KUNIT_EXPECT_TRUE_MSG(test, move_holds(dst, MOVE_SENTINEL),
+			      "the move phase wrote a stuck destination");
+	KUNIT_EXPECT_TRUE(test, move_holds(src, 0x20));
+	KUNIT_EXPECT_EQ(test, folio_ref_count(src), 1);
 	move_release(src, dst);
 }
 
@@ -169,7 +199,7 @@ static void test_move_copied_filemap(struct kunit *test)
 	KUNIT_ASSERT_FALSE(test, xa_is_err(xa_store(&as->i_pages, 0, src, GFP_KERNEL)));
 	folio_attach_private(src, &cookie);
 
-	rc = move_to_new_folio(dst, src, MIGRATE_SYNC, true);
+	rc = move_to_new_folio(dst, src, MIGRATE_SYNC, MIGRATE_OFFLOAD_COPY_DONE);
 	KUNIT_EXPECT_EQ(test, rc, MIGRATEPAGE_SUCCESS);
 	KUNIT_EXPECT_TRUE(test, move_holds(dst, MOVE_SENTINEL));
 	KUNIT_EXPECT_PTR_EQ(test, folio_get_private(dst), (void *)&cookie);
@@ -196,6 +226,7 @@ static void test_move_copied_filemap(struct kunit *test)
 static struct kunit_case migrate_offload_move_cases[] = {
 	KUNIT_CASE(test_move_copied_mark),
 	KUNIT_CASE(test_move_retry_keeps_mark),
+	KUNIT_CASE(test_move_stuck_fails),
 	KUNIT_CASE(test_move_copied_filemap),
 	{},
 };

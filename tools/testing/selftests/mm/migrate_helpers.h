@@ -225,7 +225,7 @@ static inline void **migrate_addrs(char *buf, unsigned long nr, size_t step)
 
 /* The core's migration copy offload counters in /proc/vmstat. */
 struct offload_vmstat {
-	unsigned long batches, copied, fallback, skip_reason, skip_small, skip_ineligible;
+	unsigned long batches, copied, fallback, stuck, skip_reason, skip_small, skip_ineligible;
 };
 
 static inline void read_offload_vmstat(struct offload_vmstat *c)
@@ -233,6 +233,7 @@ static inline void read_offload_vmstat(struct offload_vmstat *c)
 	c->batches = read_vmstat("pgmigrate_offload_batches");
 	c->copied = read_vmstat("pgmigrate_offload_copied");
 	c->fallback = read_vmstat("pgmigrate_offload_fallback");
+	c->stuck = read_vmstat("pgmigrate_offload_stuck");
 	c->skip_reason = read_vmstat("pgmigrate_offload_skip_reason");
 	c->skip_small = read_vmstat("pgmigrate_offload_skip_small");
 	c->skip_ineligible = read_vmstat("pgmigrate_offload_skip_ineligible");

@@ -126,6 +126,7 @@ FIXTURE_TEARDOWN(migrate_offload)
 		tmo_set("fail_every", "0");
 		tmo_set("delay_ms", "0");
 		tmo_set("sentinel", "0");
+		tmo_set("late_write", "1");
 	}
 	migrate_offload_restore(&self->saved);
 	if (!access(FAIL_DIR, F_OK))
@@ -399,6 +400,59 @@ TEST_F(migrate_offload, move_phase_copies_unmarked)
 	bad = migrate_verify((uint64_t *)buf, size, 1);
 	ASSERT_EQ(bad, -1)
 		TH_LOG("word %ld is not the data: the CPU did not copy an unmarked folio", bad);
+	munmap(buf, size);
+}
+
+/*
+ * A migrator whose engine may still write some destinations (a hung
+ * device) reports their folios stuck.  The core fails them, the
+ * one-by-one retry of move_pages(2) moves them with the CPU to new
+ * destinations, and the stuck ones are never mapped: the test migrator
+ * writes its sentinel into each of them after the move, as a late DMA
+ * write would, and not one byte of the buffer may change.
+ */
+TEST_F(migrate_offload, stuck_destinations_stay_unused)
+{
+	size_t size = 1UL << 20;
+	unsigned long nr = size / self->page_size;
+	int *status = calloc(nr, sizeof(int));
+	struct counts a, b;
+	long long stuck;
+	void **addr;
+	char *buf;
+	long bad;
+
+	buf = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(buf, MAP_FAILED);
+	ASSERT_NE(status, NULL);
+	madvise(buf, size, MADV_NOHUGEPAGE);
+	addr = migrate_addrs(buf, nr, self->page_size);
+	ASSERT_NE(addr, NULL);
+	migrate_fill((uint64_t *)buf, size, 3);
+	ASSERT_EQ(move_all(addr, nr, self->node[0], status), 0);
+
+	stuck = tmo("folios_stuck");
+	ASSERT_EQ(tmo_set("sentinel", "3"), 0);
+	snap(&a);
+	ASSERT_EQ(move_all(addr, nr, self->node[1], status), 0);
+	snap(&b);
+	ASSERT_EQ(tmo_set("sentinel", "0"), 0);
+	ASSERT_EQ(tmo_set("late_write", "1"), 0);
+
+	TH_LOG("%lld folios offered, %lld stuck (vmstat %lu), %lu copied",
+	       b.offered - a.offered, tmo("folios_stuck") - stuck, b.vm.stuck - a.vm.stuck,
+	       b.vm.copied - a.vm.copied);
+	ASSERT_EQ(b.offered - a.offered, (long long)nr);
+	ASSERT_EQ(tmo("folios_stuck") - stuck, (long long)nr);
+	ASSERT_EQ(b.vm.stuck - a.vm.stuck, nr);
+	ASSERT_EQ(b.vm.copied - a.vm.copied, 0)
+		TH_LOG("a folio both copied and stuck counted as copied");
+	ASSERT_EQ(pages_not_on(buf, nr, self->node[1], self->page_size, status), 0);
+	bad = migrate_verify((uint64_t *)buf, size, 3);
+	ASSERT_EQ(bad, -1)
+		TH_LOG("word %ld changed: a stuck destination was mapped", bad);
+	free(addr);
+	free(status);
 	munmap(buf, size);
 }
 
