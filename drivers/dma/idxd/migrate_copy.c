@@ -498,12 +498,13 @@ static bool idxd_mig_settle(struct idxd_mig_run *run, unsigned int ci, unsigned 
 		/*
 		 * The drain may still be queued behind other late work; the
 		 * next copy to settle this queue takes it over once it is done.
-		 * Release: our writes to the descriptor come before the handover.
 		 */
+		unsigned long next = IDXD_MIG_DRAIN_FREE;
+
 		if (sent && !stopped && !READ_ONCE(ch->drain.comp->status))
-			smp_store_release(&ch->draining, IDXD_MIG_DRAIN_ORPHAN);
-		else
-			smp_store_release(&ch->draining, IDXD_MIG_DRAIN_FREE);
+			next = IDXD_MIG_DRAIN_ORPHAN;
+		/* Our writes to the descriptor come before the handover. */
+		smp_store_release(&ch->draining, next);
 	}
 	if (stopped)
 		atomic_long_inc(&ch->stats.halts);
