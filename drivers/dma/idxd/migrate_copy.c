@@ -386,6 +386,12 @@ static int idxd_mig_wait(struct idxd_mig_chan *ch, struct dsa_completion_record 
 	return 0;
 }
 
+/* Was slot @s of @ch submitted, and has the device not written its record yet? */
+static bool idxd_mig_slot_pending(struct idxd_mig_chan *ch, unsigned int s)
+{
+	return ch->slot[s].submitted && !READ_ONCE(ch->slot[s].sub.comp->status);
+}
+
 /* Has every descriptor this call submitted to channel @ci written its record? */
 static bool idxd_mig_chan_done(struct idxd_mig_run *run, unsigned int ci)
 {
@@ -393,7 +399,7 @@ static bool idxd_mig_chan_done(struct idxd_mig_run *run, unsigned int ci)
 	unsigned int s;
 
 	for_each_set_bit(s, &run->used[ci], ch->nr_slots)
-		if (ch->slot[s].submitted && !READ_ONCE(ch->slot[s].sub.comp->status))
+		if (idxd_mig_slot_pending(ch, s))
 			return false;
 	return true;
 }
@@ -520,7 +526,7 @@ static void idxd_mig_give_up(struct idxd_mig_run *run, unsigned int ci)
 	unsigned int s;
 
 	for_each_set_bit(s, &run->used[ci], ch->nr_slots)
-		if (ch->slot[s].submitted && !READ_ONCE(ch->slot[s].sub.comp->status))
+		if (idxd_mig_slot_pending(ch, s))
 			__set_bit(s, &run->stuck[ci]);
 	WRITE_ONCE(ch->wedged, true);
 	pr_err("%s: a late copy neither completed, drained nor stopped: %u descriptors and their folios are held for good, and the queue is no longer used\n",

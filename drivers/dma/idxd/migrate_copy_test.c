@@ -514,6 +514,30 @@ static bool tx_rsvd_set(const struct dsa_hw_desc *d, bool addr1, bool addr2, boo
 	       memchr_inv(d->op_specific, 0, sizeof(d->op_specific));
 }
 
+/*
+ * The checks every opcode starts with: flags it defines, then reserved
+ * fields (@addr1, @addr2, @size: whether those fields are used).  Fills
+ * in the status DSA writes for the first one that fails.
+ */
+static bool tx_fields_ok(struct tx_queue *x, const struct dsa_hw_desc *d, const char *op,
+			 u32 allowed, bool addr1, bool addr2, bool size, struct tx_res *r)
+{
+	u32 bad = tx_bad_flags(x, d->flags, allowed);
+
+	if (bad) {
+		tx_err(x, "[flags] %s flags %#x: %#x not valid here", op, d->flags, bad);
+		r->status = DSA_COMP_INVALID_FLAGS;
+		r->inv = bad;
+		return false;
+	}
+	if (tx_rsvd_set(d, addr1, addr2, size)) {
+		tx_err(x, "[rsvd] %s with a reserved field set", op);
+		r->status = DSA_COMP_NOZERO_RESERVE;
+		return false;
+	}
+	return true;
+}
+
 /* Cache allocation only for data staying on the device's node, for NUMA balancing. */
 static bool tx_cc_expected(const struct tx_queue *x, const struct folio *dst)
 {
@@ -524,23 +548,13 @@ static bool tx_cc_expected(const struct tx_queue *x, const struct folio *dst)
 /* Run a MEMMOVE (at the portal or in a list) whose record is known good. */
 static void tx_memmove(struct tx_queue *x, const struct dsa_hw_desc *d, struct tx_res *r)
 {
-	u32 len = d->xfer_size, bad, cc;
+	u32 len = d->xfer_size, cc;
 	struct tx_map *sm, *dm;
 	void *src, *dst;
 	u64 fault;
 
-	bad = tx_bad_flags(x, d->flags, TX_MEMMOVE_FLAGS);
-	if (bad) {
-		tx_err(x, "[flags] MEMMOVE flags %#x: %#x not valid here", d->flags, bad);
-		r->status = DSA_COMP_INVALID_FLAGS;
-		r->inv = bad;
+	if (!tx_fields_ok(x, d, "MEMMOVE", TX_MEMMOVE_FLAGS, true, true, true, r))
 		return;
-	}
-	if (tx_rsvd_set(d, true, true, true)) {
-		tx_err(x, "[rsvd] MEMMOVE with a reserved field set");
-		r->status = DSA_COMP_NOZERO_RESERVE;
-		return;
-	}
 	if (!len || len > x->cfg.max_xfer) {
 		tx_erange(x, "[xfer] MEMMOVE of %u bytes, the WQ takes 1 to %u", len,
 			  x->cfg.max_xfer);
@@ -582,16 +596,9 @@ static void tx_memmove(struct tx_queue *x, const struct dsa_hw_desc *d, struct t
 
 static void tx_check_batch(struct tx_queue *x, const struct dsa_hw_desc *d, struct tx_res *r)
 {
-	u32 bad = tx_bad_flags(x, d->flags, TX_BATCH_FLAGS);
-
-	if (bad) {
-		tx_err(x, "[flags] BATCH flags %#x: %#x not valid here", d->flags, bad);
-		r->status = DSA_COMP_INVALID_FLAGS;
-		r->inv = bad;
-	} else if (tx_rsvd_set(d, true, false, true)) {
-		tx_err(x, "[rsvd] BATCH with a reserved field set");
-		r->status = DSA_COMP_NOZERO_RESERVE;
-	} else if (d->desc_count < 2 || d->desc_count > x->cfg.max_batch) {
+	if (!tx_fields_ok(x, d, "BATCH", TX_BATCH_FLAGS, true, false, true, r))
+		return;
+	if (d->desc_count < 2 || d->desc_count > x->cfg.max_batch) {
 		tx_erange(x, "[count] BATCH of %u descriptors, the WQ takes 2 to %u",
 			  d->desc_count, x->cfg.max_batch);
 		r->status = DSA_COMP_DESC_CNT_ERANGE;
@@ -613,18 +620,9 @@ static void tx_check_batch(struct tx_queue *x, const struct dsa_hw_desc *d, stru
 
 static void tx_check_drain(struct tx_queue *x, const struct dsa_hw_desc *d, struct tx_res *r)
 {
-	u32 bad = tx_bad_flags(x, d->flags, TX_DRAIN_FLAGS);
-
-	if (bad) {
-		tx_err(x, "[flags] DRAIN flags %#x: %#x not valid here", d->flags, bad);
-		r->status = DSA_COMP_INVALID_FLAGS;
-		r->inv = bad;
-	} else if (tx_rsvd_set(d, false, false, false)) {
-		tx_err(x, "[rsvd] DRAIN with a reserved field set");
-		r->status = DSA_COMP_NOZERO_RESERVE;
-	} else if (d->flags != TX_REC) {
+	if (tx_fields_ok(x, d, "DRAIN", TX_DRAIN_FLAGS, false, false, false, r) &&
+	    d->flags != TX_REC)
 		tx_err(x, "[policy] DRAIN flags %#x, expected CRAV|RCR", d->flags);
-	}
 }
 
 static bool tx_uses(const struct tx_map *m, u64 addr, u32 len)
