@@ -20,6 +20,7 @@
 #include <linux/bitmap.h>
 #include <linux/bsearch.h>
 #include <linux/debugfs.h>
+#include <linux/highmem.h>
 #include <linux/list.h>
 #include <linux/mempool.h>
 #include <linux/migrate.h>
@@ -229,8 +230,10 @@ static bool migrate_offload_folio_refs_ok(struct folio *src)
  * @m: the migrator; must stay valid until migrate_offload_unregister()
  *
  * Return: 0; -EINVAL if @m has no name or copy callback or is meant for no
- * migration the core allows; -EBUSY if another migrator is active; -ENOMEM
- * if the reserve of batch arrays cannot be allocated (first registration).
+ * migration the core allows; -EOPNOTSUPP on an architecture whose page
+ * metadata the core cannot copy (see migrate_offload_metadata_known());
+ * -EBUSY if another migrator is active; -ENOMEM if the reserve of batch
+ * arrays cannot be allocated (first registration).
  */
 int migrate_offload_register(struct migrator *m)
 {
@@ -241,6 +244,11 @@ int migrate_offload_register(struct migrator *m)
 	if (!(m->reasons & MIGRATE_OFFLOAD_ALLOWED_REASONS)) {
 		pr_err("migrator %s is meant for no migration the core offloads\n", m->name);
 		return -EINVAL;
+	}
+	if (!migrate_offload_metadata_known()) {
+		pr_err("migrator %s: this architecture's copy_highpage() may copy page metadata that copy_highpage_metadata() does not\n",
+		       m->name);
+		return -EOPNOTSUPP;
 	}
 
 	mutex_lock(&migrate_offload_lock);
@@ -418,6 +426,23 @@ static void migrate_offload_hold_stuck(struct migrator *m, struct folio **dst, u
 }
 
 /*
+ * What copy_highpage() copies besides the data, for a folio the migrator
+ * copied: a migrator copies bytes only, and a DMA engine cannot do more.
+ * On arm64 this is the MTE allocation tags of a PROT_MTE page, which the
+ * first mapping of the destination would otherwise clear (mte_sync_tags()
+ * finds it untagged), and the task's next tagged access would fault.  Done
+ * here, once the migrator is done with the batch and before the move phase
+ * maps anything, so that no migrator needs to know of page metadata.
+ */
+static void migrate_offload_copy_metadata(struct folio *dst, struct folio *src)
+{
+	long i, nr = folio_nr_pages(src);
+
+	for (i = 0; i < nr; i++)
+		copy_highpage_metadata(folio_page(dst, i), folio_page(src, i));
+}
+
+/*
  * Hand the eligible pairs of the batch to @m, and record the destination
  * folios it copied and those it left stuck (sorted, for
  * migrate_offload_copied()).  Each folio of the batch is counted once:
@@ -502,6 +527,7 @@ static void migrate_offload_run(struct migrator *m, struct migrate_offload_state
 		}
 		if (!test_bit(i, b.copied) || migrate_offload_should_fail(b.src[i], b.dst[i]))
 			continue;
+		migrate_offload_copy_metadata(b.dst[i], b.src[i]);
 		b.dst[st->nr_copied++] = b.dst[i];
 	}
 	memcpy(b.dst + st->nr_copied, b.src, st->nr_stuck * sizeof(*b.dst));

@@ -11,6 +11,7 @@
 #include <linux/migrate_mode.h>
 #include <linux/sizes.h>
 #include <linux/types.h>
+#include <asm/page.h>
 
 struct folio;
 
@@ -40,6 +41,24 @@ struct folio;
 #define MIGRATE_OFFLOAD_MAX_BATCH_BYTES	((2 * HPAGE_PMD_NR - 1) * PAGE_SIZE)
 #else
 #define MIGRATE_OFFLOAD_MAX_BATCH_BYTES	(512 * PAGE_SIZE)	/* base pages only */
+#endif
+
+/*
+ * The core copies the metadata of the pages a migrator copied with
+ * copy_highpage_metadata().  An architecture with its own copy_highpage()
+ * that does not say what else it copies (sparc64 copies ADI version tags)
+ * gets no migrator: its tags would be lost.
+ */
+#if defined(__HAVE_ARCH_COPY_HIGHPAGE) && !defined(__HAVE_ARCH_COPY_HIGHPAGE_METADATA)
+static inline bool migrate_offload_metadata_known(void)
+{
+	return false;
+}
+#else
+static inline bool migrate_offload_metadata_known(void)
+{
+	return true;
+}
 #endif
 
 /* The admin's policy, read locklessly on the hot path. */

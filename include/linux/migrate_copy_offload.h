@@ -112,6 +112,10 @@ struct migrate_copy_batch {
  *   stuck destination forever, so a late write lands in memory nobody
  *   uses.  The migrator keeps its own DMA mappings of stuck folios too, so
  *   a late access never reaches an address reused for something else.
+ * - A migrator copies the data only.  Page metadata that copy_highpage()
+ *   copies with it (arm64 MTE tags) is copied by the core, with
+ *   copy_highpage_metadata(), for every folio marked in @copied, after
+ *   @copy returns.
  * - Folios with a hardware-poisoned page are never in a batch: the core
  *   leaves them to the CPU's machine-check-safe copy.  A CPU migrator that
  *   consumes poison anyway (a page gone bad since) uses copy_mc_highpage(),

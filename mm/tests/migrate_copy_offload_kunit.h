@@ -747,6 +747,10 @@ static void test_batch_allocations(struct kunit *test)
 	KUNIT_EXPECT_LE(test, MIGRATE_OFFLOAD_MAX_FOLIOS * sizeof(struct folio *), PAGE_SIZE);
 	if (IS_ENABLED(CONFIG_X86_64))
 		KUNIT_EXPECT_EQ(test, MIGRATE_OFFLOAD_MAX_FOLIOS, 512UL);
+#ifdef CONFIG_TRANSPARENT_HUGEPAGE
+	/* Every folio of the longest batch migrate_pages() builds, on any page size. */
+	KUNIT_EXPECT_GE(test, MIGRATE_OFFLOAD_MAX_FOLIOS, (unsigned long)HPAGE_PMD_NR);
+#endif
 
 	KUNIT_ASSERT_EQ(test, migrate_offload_arrays_alloc(&a, MIGRATE_OFFLOAD_MAX_FOLIOS), 0);
 	for (i = 0; i < MIGRATE_OFFLOAD_NR_ARRAYS; i++) {
@@ -844,6 +848,9 @@ static void test_batch_cap(struct kunit *test)
 
 	if (!IS_ENABLED(CONFIG_VM_EVENT_COUNTERS))
 		kunit_skip(test, "needs CONFIG_VM_EVENT_COUNTERS");
+	/* 8 MB with 4 KB pages, but 1 GB with 64 KB pages (8193 pairs). */
+	if (2ULL * n > totalram_pages() / 4)
+		kunit_skip(test, "%u pairs of base pages are more than a quarter of the memory", n);
 	skip_if_busy(test);
 	f = kunit_kzalloc(test, sizeof(*f), GFP_KERNEL);
 	s = kunit_kcalloc(test, n, sizeof(*s), GFP_KERNEL);

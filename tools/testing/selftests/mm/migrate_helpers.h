@@ -7,6 +7,7 @@
 #ifndef __SELFTESTS_MM_MIGRATE_HELPERS_H
 #define __SELFTESTS_MM_MIGRATE_HELPERS_H
 
+#include <errno.h>
 #include <fcntl.h>
 #include <sched.h>
 #include <signal.h>
@@ -200,6 +201,13 @@ static inline long move_all(void **addr, unsigned long nr, int node, int *status
 	for (retry = 0; retry < MIGRATE_MAX_RETRIES && left; retry++) {
 		unsigned long j = 0;
 
+		/*
+		 * A call that returns the number of pages it did not move
+		 * leaves the status of the pages after the first failure
+		 * unwritten: never read a status of an earlier call.
+		 */
+		for (i = 0; i < left; i++)
+			status[i] = -EINVAL;
 		if (move_pages_raw(left, todo, nodes, status, MPOL_MF_MOVE) < 0)
 			break;
 		for (i = 0; i < left; i++)

@@ -175,6 +175,59 @@ TEST_F(mtcopy, anon_4k)
 		    COPIED_ALL);
 }
 
+/*
+ * More than 512 folios in one batch: with 16 KB or 64 KB base pages
+ * migrate_pages() batches up to HPAGE_PMD_NR (2048 or 8192) base pages, and
+ * the migrator must be offered every one.  1024 base pages move in one
+ * move_pages(2) call: mtcopy copies every folio, none is left to the CPU or
+ * counted ineligible, and with base pages over 4 KB fewer batches than 1024
+ * folios need at 512 each show that one batch held more.
+ */
+TEST_F(mtcopy, batch_over_512_folios)
+{
+	const unsigned long nr = 1024;
+	size_t size = nr * self->page_size;
+	struct offload_vmstat c0, c1;
+	struct migrate_buf b;
+	int *status, *nodes;
+	unsigned long i;
+	void **addr;
+	long bad;
+
+	if (!migrate_buf_map_or_skip(_metadata, &b, MIGRATE_BUF_ANON_4K, size))
+		return;
+	status = calloc(nr, sizeof(int));
+	nodes = calloc(nr, sizeof(int));
+	addr = migrate_addrs(b.buf, nr, self->page_size);
+	ASSERT_NE(status, NULL);
+	ASSERT_NE(nodes, NULL);
+	ASSERT_NE(addr, NULL);
+	for (i = 0; i < nr; i++)
+		nodes[i] = self->node[1];
+	ASSERT_EQ(move_all(addr, nr, self->node[0], status), 0);
+	migrate_fill((uint64_t *)b.buf, size, 1);
+	read_offload_vmstat(&c0);
+	/* One call, so that migrate_pages() gets all of them at once. */
+	ASSERT_EQ(move_pages_raw(nr, addr, nodes, status, MPOL_MF_MOVE), 0);
+	read_offload_vmstat(&c1);
+	ASSERT_EQ(pages_not_on(b.buf, nr, self->node[1], self->page_size, status), 0);
+	bad = migrate_verify((uint64_t *)b.buf, size, 1);
+	ASSERT_EQ(bad, -1)
+		TH_LOG("word %ld corrupt after the move", bad);
+	TH_LOG("%lu folios of %zu KB in %lu batches: %lu copied, %lu fallback, %lu ineligible",
+	       nr, self->page_size >> 10, c1.batches - c0.batches, c1.copied - c0.copied,
+	       c1.fallback - c0.fallback, c1.skip_ineligible - c0.skip_ineligible);
+	ASSERT_EQ(c1.copied - c0.copied, nr);
+	ASSERT_EQ(c1.fallback - c0.fallback, 0);
+	ASSERT_EQ(c1.skip_ineligible - c0.skip_ineligible, 0);
+	if (self->page_size > 4096)
+		ASSERT_LT((c1.batches - c0.batches) * 512, nr);
+	free(addr);
+	free(nodes);
+	free(status);
+	migrate_buf_unmap(&b);
+}
+
 TEST_F(mtcopy, shmem)
 {
 	bounce_kind(_metadata, self->node, self->page_size, MIGRATE_BUF_SHMEM, 16UL << 20,
@@ -344,7 +397,7 @@ static void scale_kind(struct __test_metadata *_metadata, const int *node,
 		free(addr);
 		free(status);
 		migrate_buf_unmap(&b);
-		SKIP(return, "the kernel split the 64 KB mTHPs instead of moving them");
+		SKIP(return, "mTHPs split at their second move (see anon_mthp_moved_once)");
 	}
 
 	u.buf = b.buf;
@@ -360,7 +413,10 @@ static void scale_kind(struct __test_metadata *_metadata, const int *node,
 
 		migrate_fill((uint64_t *)b.buf, vsize, pass);
 		ASSERT_EQ(move_all(addr, nr_folios, to, status), 0);
-		/* mTHPs the kernel split on the way: only the first page moved. */
+		/*
+		 * mTHPs the kernel split on the way (see anon_mthp_moved_once):
+		 * only the page asked for moved.
+		 */
 		if (kind == MIGRATE_BUF_ANON_MTHP &&
 		    pages_not_on(b.buf, nr_pages, to, page_size, status)) {
 			split = true;
@@ -383,7 +439,7 @@ static void scale_kind(struct __test_metadata *_metadata, const int *node,
 		free(addr);
 		free(status);
 		migrate_buf_unmap(&b);
-		SKIP(return, "the kernel split the 64 KB mTHPs under concurrent use");
+		SKIP(return, "mTHPs split at their second move (see anon_mthp_moved_once)");
 	}
 	TH_LOG("%lu MB moved in %zu KB folios; mtcopy copied %lu folios; writer swept %llu times",
 	       size * SCALE_PASSES >> 20, b.folio_size >> 10, copied,
@@ -396,6 +452,89 @@ static void scale_kind(struct __test_metadata *_metadata, const int *node,
 	free(addr);
 	free(status);
 	migrate_buf_unmap(&b);
+}
+
+#define MTHP_64K_STATS	"/sys/kernel/mm/transparent_hugepage/hugepages-64kB/stats/"
+
+/*
+ * 64 KB mTHPs through the migrator, each moved once.  6.12.y marks an mTHP
+ * it migrated partially mapped: the unmap phase removes the source's PTEs
+ * one page at a time (the rmap flags the source partially mapped), and
+ * migrate_folio_move() requeues the destination on the deferred split queue
+ * with the source's flag (the stable backport "mm: migrate: requeue
+ * destination folio on deferred split queue").  migrate_pages_batch() then
+ * splits that folio the next time it migrates (its "rare folio on the
+ * deferred split list"), so an mTHP moves whole only once.  Every pass
+ * therefore faults a fresh buffer in on the source node and moves it once:
+ * every byte is verified, mtcopy must have copied every 64 KB folio, and no
+ * mTHP may have been split on the way.  The last pass keeps the migrator
+ * out (its reason not allowed), to show the kernel marks the mTHPs it moved
+ * with the CPU copy the same way.
+ */
+TEST_F(mtcopy, anon_mthp_moved_once)
+{
+	const size_t size = 8UL << 20;
+	unsigned long nr_pages = size / self->page_size, nr_folios, policy;
+	long long split0, partial0, partial1;
+	unsigned int pass;
+
+	if (access(MTHP_64K_ENABLED, W_OK))
+		SKIP(return, "no 64 KB mTHP in this kernel");
+	write_string(MTHP_64K_ENABLED, "always");
+	for (pass = 1; pass <= NR_PASSES; pass++) {
+		int from = self->node[pass & 1], to = self->node[!(pass & 1)];
+		bool offload = pass < NR_PASSES;
+		struct offload_vmstat c0, c1;
+		struct migrate_buf b;
+		int *status;
+		void **addr;
+		long bad;
+
+		/* Fault the buffer in on @from. */
+		policy = 1UL << from;
+		ASSERT_EQ(syscall(SYS_set_mempolicy, MPOL_BIND, &policy, 8 * sizeof(policy) + 1),
+			  0);
+		if (!migrate_buf_map_or_skip(_metadata, &b, MIGRATE_BUF_ANON_MTHP, size))
+			break;
+		ASSERT_EQ(syscall(SYS_set_mempolicy, MPOL_DEFAULT, NULL, 0), 0);
+		nr_folios = size / b.folio_size;
+		status = calloc(nr_pages, sizeof(int));
+		addr = migrate_addrs(b.buf, nr_folios, b.folio_size);
+		ASSERT_NE(status, NULL);
+		ASSERT_NE(addr, NULL);
+		ASSERT_EQ(pages_not_on(b.buf, nr_pages, from, self->page_size, status), 0);
+		migrate_fill((uint64_t *)b.buf, size, pass);
+		ASSERT_EQ(write_string(REASONS, offload ? DEFAULT_REASONS : "damon"), 0);
+
+		split0 = read_number(MTHP_64K_STATS "split");
+		partial0 = read_number(MTHP_64K_STATS "nr_anon_partially_mapped");
+		read_offload_vmstat(&c0);
+		ASSERT_EQ(move_all(addr, nr_folios, to, status), 0);
+		read_offload_vmstat(&c1);
+		partial1 = read_number(MTHP_64K_STATS "nr_anon_partially_mapped");
+		ASSERT_EQ(read_number(MTHP_64K_STATS "split") - split0, 0)
+			TH_LOG("pass %u: the kernel split mTHPs it should have moved whole", pass);
+		/* Every page, not only the one move_pages(2) was given. */
+		ASSERT_EQ(pages_not_on(b.buf, nr_pages, to, self->page_size, status), 0);
+		bad = migrate_verify((uint64_t *)b.buf, size, pass);
+		ASSERT_EQ(bad, -1)
+			TH_LOG("pass %u: word %ld corrupt after moving to node %d", pass, bad, to);
+		TH_LOG("pass %u: %lu mTHPs moved: %lu copied, %lu fallback, %lu off; %lld partial",
+		       pass, nr_folios, c1.copied - c0.copied, c1.fallback - c0.fallback,
+		       c1.skip_reason - c0.skip_reason, partial1 - partial0);
+		if (offload) {
+			ASSERT_GE(c1.copied - c0.copied, nr_folios);
+			ASSERT_EQ(c1.fallback - c0.fallback, 0);
+		} else {
+			ASSERT_EQ(c1.copied - c0.copied, 0);
+			ASSERT_GE(c1.skip_reason - c0.skip_reason, nr_folios);
+		}
+		free(addr);
+		free(status);
+		migrate_buf_unmap(&b);
+	}
+	syscall(SYS_set_mempolicy, MPOL_DEFAULT, NULL, 0);
+	write_string(MTHP_64K_ENABLED, "never");
 }
 
 TEST_F_TIMEOUT(mtcopy, scale_anon_4k, SCALE_BUDGET)
