@@ -22,6 +22,9 @@
 #include <linux/highmem.h>
 #include <linux/kthread.h>
 #include <linux/shmem_fs.h>
+#ifdef CONFIG_ARM64_MTE
+#include <asm/mte.h>
+#endif
 
 #define FAKE_MAX_PAIRS	8
 
@@ -36,11 +39,27 @@ struct fake_migrator {
 	size_t bytes;			/* their bytes */
 	struct folio *seen_src[FAKE_MAX_PAIRS];
 	bool copy_even_only;		/* copy pairs 0, 2, 4...; else all */
+	bool bytes_only;		/* memcpy(), as a DMA engine: no page metadata */
 	unsigned long stuck_mask;	/* pairs to report stuck (and copied) */
 	bool block;			/* wait for @release in copy */
 	struct completion entered;
 	struct completion release;
 };
+
+/* The data only, as an engine copies it: none of copy_highpage()'s extras. */
+static void fake_copy_bytes(struct folio *dst, struct folio *src)
+{
+	long i;
+
+	for (i = 0; i < folio_nr_pages(src); i++) {
+		void *to = kmap_local_folio(dst, i * PAGE_SIZE);
+		void *from = kmap_local_folio(src, i * PAGE_SIZE);
+
+		memcpy(to, from, PAGE_SIZE);
+		kunmap_local(from);
+		kunmap_local(to);
+	}
+}
 
 static int fake_copy(struct migrator *m, struct migrate_copy_batch *b)
 {
@@ -64,7 +83,10 @@ static int fake_copy(struct migrator *m, struct migrate_copy_batch *b)
 	for (i = 0; i < b->nr; i++) {
 		if (f->copy_even_only && (i & 1))
 			continue;
-		folio_copy(b->dst[i], b->src[i]);
+		if (f->bytes_only)
+			fake_copy_bytes(b->dst[i], b->src[i]);
+		else
+			folio_copy(b->dst[i], b->src[i]);
 		set_bit(i, b->copied);
 	}
 	/* Also marked copied: stuck must win. */
@@ -896,6 +918,87 @@ static void test_batch_cap(struct kunit *test)
 	KUNIT_ASSERT_EQ_MSG(test, got, n, "could not allocate the test folios");
 }
 
+/*
+ * Page metadata: a migrator copies bytes only, and the core copies what
+ * copy_highpage() copies besides, with copy_highpage_metadata().  On arm64
+ * with MTE that is the allocation tags of a tagged page: every page of
+ * every folio the migrator copied must come out tagged (PG_mte_tagged)
+ * with its source's tags, else the first mapping of the destination clears
+ * them (mte_sync_tags()).  A folio left to the CPU is left alone here: the
+ * move phase copies it with copy_highpage().  Each source page gets one
+ * tag for all its granules: QEMU 7.2's TCG keeps one tag byte per page.
+ */
+#ifdef CONFIG_ARM64_MTE
+/* STG on every granule: the tag from a register, not from the address. */
+static void tag_page(struct page *page, u8 tag)
+{
+	u64 val = (u64)tag << MTE_TAG_SHIFT;
+	char *addr = page_address(page);
+	size_t off;
+
+	for (off = 0; off < PAGE_SIZE; off += MTE_GRANULE_SIZE)
+		asm volatile(__MTE_PREAMBLE "stg %0, [%1]" : : "r" (val), "r" (addr + off)
+			     : "memory");
+}
+#endif
+
+static void test_page_metadata(struct kunit *test)
+{
+#ifdef CONFIG_ARM64_MTE
+	static const unsigned int orders[] = { 0, 2, 0, 1 };
+	struct migrate_offload_state st = {};
+	struct fake_migrator *f;
+	struct fake_batch fb;
+	unsigned int i;
+	long p;
+
+	if (!system_supports_mte())
+		kunit_skip(test, "the CPU has no MTE");
+	skip_if_busy(test);
+	f = kunit_kzalloc(test, sizeof(*f), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, f);
+	fake_init(f, "fake-bytes", ALL_REASONS);
+	f->bytes_only = true;
+	f->copy_even_only = true;
+	fake_batch_init(test, &fb, ARRAY_SIZE(orders), orders);
+	for (i = 0; i < fb.n; i++) {
+		for (p = 0; p < folio_nr_pages(fb.s[i]); p++) {
+			struct page *page = folio_page(fb.s[i], p);
+
+			KUNIT_ASSERT_TRUE(test, try_page_mte_tagging(page));
+			tag_page(page, 1 + (i + p) % 15);
+			set_page_mte_tagged(page);
+		}
+	}
+	KUNIT_ASSERT_EQ(test, migrate_offload_register(&f->m), 0);
+	migrate_offload_copy_folios(&st, &fb.src, &fb.dst, MR_SYSCALL);
+	for (i = 0; i < fb.n; i++) {
+		bool copied = !(i & 1);
+
+		KUNIT_EXPECT_EQ(test, migrate_offload_copied(&st, fb.d[i]),
+				copied ? MIGRATE_OFFLOAD_COPY_DONE : MIGRATE_OFFLOAD_COPY_CPU);
+		for (p = 0; p < folio_nr_pages(fb.d[i]); p++) {
+			struct page *page = folio_page(fb.d[i], p);
+			void *last = page_address(page) + PAGE_SIZE - MTE_GRANULE_SIZE;
+
+			KUNIT_EXPECT_EQ_MSG(test, page_mte_tagged(page), copied,
+					    "folio %u page %ld", i, p);
+			if (!copied)
+				continue;
+			KUNIT_EXPECT_EQ(test, mte_get_mem_tag(page_address(page)),
+					(u8)(0xf0 | (1 + (i + p) % 15)));
+			KUNIT_EXPECT_EQ(test, mte_get_mem_tag(last), (u8)(0xf0 | (1 + (i + p) % 15)));
+		}
+		KUNIT_EXPECT_TRUE(test, folio_same(fb.s[i], fb.d[i]) == copied);
+	}
+	migrate_offload_done(&st);
+	KUNIT_EXPECT_EQ(test, migrate_offload_unregister(&f->m), 0);
+	fake_batch_free(&fb);
+#else
+	kunit_skip(test, "no CONFIG_ARM64_MTE: copy_highpage() copies no tags here");
+#endif
+}
+
 static unsigned long saved_min_batch, saved_reasons;
 
 /* Every case starts from the default reasons and no threshold. */
@@ -929,6 +1032,7 @@ static struct kunit_case migrate_offload_test_cases[] = {
 	KUNIT_CASE(test_hwpoison_ineligible),
 	KUNIT_CASE(test_counters_each_folio_once),
 	KUNIT_CASE(test_batch_cap),
+	KUNIT_CASE(test_page_metadata),
 	{},
 };
 
