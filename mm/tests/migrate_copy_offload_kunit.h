@@ -980,14 +980,14 @@ static void test_page_metadata(struct kunit *test)
 		for (p = 0; p < folio_nr_pages(fb.d[i]); p++) {
 			struct page *page = folio_page(fb.d[i], p);
 			void *last = page_address(page) + PAGE_SIZE - MTE_GRANULE_SIZE;
+			u8 want = 0xf0 | (1 + (i + p) % 15);	/* as mte_get_mem_tag() reads */
 
 			KUNIT_EXPECT_EQ_MSG(test, page_mte_tagged(page), copied,
 					    "folio %u page %ld", i, p);
 			if (!copied)
 				continue;
-			KUNIT_EXPECT_EQ(test, mte_get_mem_tag(page_address(page)),
-					(u8)(0xf0 | (1 + (i + p) % 15)));
-			KUNIT_EXPECT_EQ(test, mte_get_mem_tag(last), (u8)(0xf0 | (1 + (i + p) % 15)));
+			KUNIT_EXPECT_EQ(test, mte_get_mem_tag(page_address(page)), want);
+			KUNIT_EXPECT_EQ(test, mte_get_mem_tag(last), want);
 		}
 		KUNIT_EXPECT_TRUE(test, folio_same(fb.s[i], fb.d[i]) == copied);
 	}
