@@ -169,7 +169,7 @@ static void test_threshold(struct kunit *test)
 {
 	KUNIT_EXPECT_FALSE(test, migrate_offload_batch_big_enough(0, 0));
 	KUNIT_EXPECT_TRUE(test, migrate_offload_batch_big_enough(PAGE_SIZE, 0));
-	KUNIT_EXPECT_FALSE(test, migrate_offload_batch_big_enough(4 * PAGE_SIZE, SZ_64K));
+	KUNIT_EXPECT_FALSE(test, migrate_offload_batch_big_enough(SZ_16K, SZ_64K));
 	KUNIT_EXPECT_TRUE(test, migrate_offload_batch_big_enough(SZ_64K, SZ_64K));
 	KUNIT_EXPECT_TRUE(test, migrate_offload_batch_big_enough(SZ_2M, SZ_64K));
 	KUNIT_EXPECT_FALSE(test, migrate_offload_batch_big_enough(SZ_2M, SZ_4M));
