@@ -5,7 +5,18 @@
 #   make               install what is missing, prepare the tree, build the
 #                      small kernel, boot the NUMA guest, run the demo
 #   make check         debug kernel, KUnit + selftests in the guest, static
-#                      gates; last line 'N passed, N failed, N skipped'
+#                      gates; last line 'N passed, N failed, N skipped'.
+#                      Both architectures: x86_64 (as above, with the gates),
+#                      then arm64 (cross-built, QEMU virt under TCG, MTE): a
+#                      4 KB-page debug kernel and a 64 KB-page kernel, each
+#                      with its KUnit suites and selftests; one summary per
+#                      architecture, then the sum of all as the last line.
+#                      ARCHES selects: make check ARCHES=x86_64 (x86 alone,
+#                      its output as before), ARCHES=arm64 (both arm64
+#                      kernels), ARCHES=arm64-4k or arm64-64k (one of them);
+#                      the default is ARCHES="x86_64 arm64"
+#   make check-x86_64  make check ARCHES=x86_64
+#   make check-arm64   make check ARCHES=arm64
 #   make series        git format-patch series + cover letter in build/series/patches,
 #                      from and signed off by your git identity (user.name, user.email)
 #   make check-series  every patch applies in order and builds (runs make series:
@@ -20,10 +31,16 @@
 
 H := harness
 .DEFAULT_GOAL := demo
-.PHONY: demo check bench series check-series sizes refresh reset-tree prepare deps clean distclean
+.PHONY: demo check check-x86_64 check-arm64 bench series check-series sizes refresh reset-tree prepare deps clean distclean
+
+# The architectures of make check; deps installs what they need (the arm64
+# packages of harness/packages.arm64 only when arm64 is among them).
+ARCHES ?= x86_64 arm64
+DEPS_ARCHES = x86_64
+check: DEPS_ARCHES = $(ARCHES)
 
 deps:
-	@$(H)/deps.sh
+	@$(H)/deps.sh $(DEPS_ARCHES)
 
 prepare: deps
 	@python3 $(H)/tree.py prepare
@@ -34,7 +51,13 @@ demo: prepare
 	@$(H)/run-guest.sh demo demo
 
 check: prepare
-	@$(H)/check.sh
+	@ARCHES="$(ARCHES)" $(H)/check.sh
+
+check-x86_64:
+	@$(MAKE) --no-print-directory check ARCHES=x86_64
+
+check-arm64:
+	@$(MAKE) --no-print-directory check ARCHES=arm64
 
 bench: prepare
 	@$(H)/bench.sh
@@ -55,7 +78,7 @@ reset-tree:
 	@python3 $(H)/tree.py reset
 
 clean:
-	rm -rf build/demo build/check build/bench build/benchoff
+	rm -rf build/demo build/check build/check-arm64 build/check-arm64-64k build/bench build/benchoff
 
 distclean:
 	rm -rf build

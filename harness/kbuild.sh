@@ -4,11 +4,17 @@
 #   demo   small x86_64 guest config + Kconfig.offload
 #   check  the same + debug options + KUnit (harness/config/debug.config)
 #   off    check with CONFIG_MIGRATION_COPY_OFFLOAD=n (the feature-off gate)
-# Usage: kbuild.sh FLAVOUR [make targets...]  (default: bzImage modules)
+#   check-arm64      arm64 (cross-built), 4 KB pages, MTE: check's fragments
+#                    with harness/config/arm64.config last
+#   check-arm64-64k  arm64, 64 KB pages, fewer debug options: base.config,
+#                    Kconfig.offload, arm64.config, arm64-64k.config
+# Usage: kbuild.sh FLAVOUR [make targets...]
+# (default: bzImage modules; Image modules for arm64)
 . "$(dirname "$0")/lib.sh"
 
 flavour=$1; shift
-targets=${*:-bzImage modules}
+set_arch "$flavour"
+targets=${*:-$KIMAGE modules}
 O=$(objdir "$flavour")
 # The feature-off build differs from check in a few symbols: build it in the
 # check objects, so that only what depends on them is rebuilt (fixdep), and
@@ -29,6 +35,12 @@ offload_off() {
 case $flavour in
 demo) ;;
 check) frags="$frags $REPO/harness/config/debug.config" ;;
+# arm64.config comes after the x86 fragments: it says what their x86-only
+# lines become on arm64 and what arm64's virt machine needs.
+check-arm64)
+	frags="$frags $REPO/harness/config/debug.config $REPO/harness/config/arm64.config" ;;
+check-arm64-64k)
+	frags="$frags $REPO/harness/config/arm64.config $REPO/harness/config/arm64-64k.config" ;;
 off)
 	frags="$frags $REPO/harness/config/debug.config"
 	offload_off > "$O/offload-off.config"
@@ -47,7 +59,7 @@ esac
 cat $frags > "$O/fragments.config"
 ( cd "$TREE" && scripts/kconfig/merge_config.sh -n -m -O "$O" $frags ) > "$O/config.log" 2>&1 ||
 	die "merging the config fragments failed; see $O/config.log"
-make -C "$TREE" O="$O" -s allnoconfig KCONFIG_ALLCONFIG="$O/.config" >> "$O/config.log" 2>&1 ||
+make -C "$TREE" O="$O" $KMAKE_ARCH -s allnoconfig KCONFIG_ALLCONFIG="$O/.config" >> "$O/config.log" 2>&1 ||
 	die "make allnoconfig failed; see $O/config.log"
 bad=
 if [ "$flavour" = off ] || [ "$flavour" = benchoff ]; then
@@ -84,4 +96,4 @@ if ! kmake "$O" $targets > "$O/build.log" 2>&1; then
 	grep -E 'error|Error' "$O/build.log" | head -30 >&2
 	die "building the $flavour kernel failed; see $O/build.log"
 fi
-say "built $flavour kernel in $(( $(date +%s) - start ))s ($(make -s -C "$TREE" O="$O" kernelrelease 2>/dev/null))"
+say "built $flavour kernel in $(( $(date +%s) - start ))s ($(make -s -C "$TREE" O="$O" $KMAKE_ARCH kernelrelease 2>/dev/null))"

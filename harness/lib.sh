@@ -18,9 +18,43 @@ export CCACHE_MAXSIZE=${CCACHE_MAXSIZE:-8G}
 say() { printf '%s\n' "harness: $*"; }
 die() { printf '%s\n' "harness: error: $*" >&2; exit 1; }
 
-# Object folder and artifact folder of a build flavour (demo, check, off).
+# Object folder and artifact folder of a build flavour (demo, check, off,
+# check-arm64, check-arm64-64k).
 objdir() { echo "$SRC/obj-$1"; }
 artdir() { echo "$BUILD/$1"; }
+# The selftests a flavour's guest runs: HARNESS_SELFTESTS (every flavour)
+# or the flavour's list.
+selftests_list() {
+	if [ -n "$HARNESS_SELFTESTS" ]; then echo "$HARNESS_SELFTESTS"; return; fi
+	case $1 in
+	check-arm64) echo "$REPO/harness/selftests-arm64.list" ;;
+	check-arm64-64k) echo "$REPO/harness/selftests-arm64-64k.list" ;;
+	*) echo "$REPO/harness/selftests.list" ;;
+	esac
+}
+# The arm64 guest's userland (busybox, libnuma), unpacked from Debian's arm64
+# packages by deps.sh (harness/packages.arm64).
+ARM64_SYSROOT=$BUILD/arm64-sysroot
+
+# The architecture of a flavour: *-arm64* flavours are arm64 (cross-built),
+# the others x86_64.  set_arch FLAVOUR sets, for kmake and the scripts:
+#   KARCH      x86_64 or arm64
+#   KMAKE_ARCH the make arguments that select it (none for x86_64, the host)
+#   KCROSS     the cross-compiler prefix ('' for x86_64)
+#   KIMAGE     the kernel image target and KIMAGE_PATH its path in the objects
+flavour_arch() { case $1 in *arm64*) echo arm64 ;; *) echo x86_64 ;; esac; }
+set_arch() {
+	KARCH=$(flavour_arch "$1")
+	if [ "$KARCH" = arm64 ]; then
+		KCROSS=aarch64-linux-gnu-
+		KMAKE_ARCH="ARCH=arm64 CROSS_COMPILE=$KCROSS"
+		KIMAGE=Image KIMAGE_PATH=arch/arm64/boot/Image
+	else
+		KCROSS= KMAKE_ARCH=
+		KIMAGE=bzImage KIMAGE_PATH=arch/x86/boot/bzImage
+	fi
+}
+set_arch x86_64
 # The copy of the series that make check writes for checkpatch, signed off by
 # a placeholder, so that make check needs no git identity.  Never
 # $BUILD/series: that is make series' output, signed off by whoever runs it.
@@ -28,7 +62,7 @@ CHECK_SERIES=$BUILD/check/series-placeholder
 
 kmake() {
 	local o=$1; shift
-	make -C "$TREE" O="$o" -j"$JOBS" CC="ccache gcc" HOSTCC="ccache gcc" "$@"
+	make -C "$TREE" O="$o" -j"$JOBS" $KMAKE_ARCH CC="ccache ${KCROSS}gcc" HOSTCC="ccache gcc" "$@"
 }
 
 # True when the tree's Kconfig knows the symbol (without CONFIG_).
@@ -43,7 +77,7 @@ have_symbol() {
 # it also works on objects kbuild.sh did not just build.
 install_headers() {
 	local o=$1 log=$2
-	make -C "$TREE" O="$o" -s headers_install INSTALL_HDR_PATH="$o/hdr" > "$log" 2>&1 && return 0
+	make -C "$TREE" O="$o" $KMAKE_ARCH -s headers_install INSTALL_HDR_PATH="$o/hdr" > "$log" 2>&1 && return 0
 	tail -5 "$log" | sed 's/^/  /' >&2
 	die "make headers_install failed (above, and $log)"
 }

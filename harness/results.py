@@ -8,13 +8,21 @@ Inputs (all in the check artifact folder):
                   '# harness-begin NAME' and '# harness-end NAME rc=N' lines
   gates.tap       TAP of the static gates run on the host
 
-Writes kunit.ktap (the KUnit part of the console) and prints a summary whose
-last line is 'N passed, N failed, N skipped'.  Exit status 1 when anything
-failed, a splat was seen, an expected suite or selftest did not run, the
-guest did not finish, or no test ran at all.
+Writes kunit.ktap (the KUnit part of the console) and counts.json (the
+counts, for --total) and prints a summary whose last line is 'N passed, N
+failed, N skipped' (with --label L: 'harness: L: N passed, N failed, N
+skipped').  Exit status 1 when anything failed, a splat was seen, an expected
+suite or selftest did not run, the guest did not finish, or no test ran at
+all.
+
+  results.py --total DIR...   the runs of several check folders (make check's
+                              architectures): one line each, then the sum
+                              'N passed, N failed, N skipped' as the last line;
+                              a folder without counts.json counts as a failure
 """
 
 import argparse
+import json
 import os
 import re
 import sys
@@ -26,7 +34,8 @@ RESULT = re.compile(r"^(not )?ok (\d+)\s*-?\s*([^#]*?)\s*(#\s*(SKIP|TODO|XFAIL)\
 SPLATS = [
     (re.compile(r"\bBUG:"), "BUG"),
     (re.compile(r"\bWARNING:"), "WARNING"),
-    (re.compile(r"\bOops\b|general protection fault"), "Oops"),
+    (re.compile(r"\bOops\b|general protection fault|Internal error:|"
+                r"Unable to handle kernel|SError Interrupt|Bad mode in"), "Oops"),
     (re.compile(r"\bKASAN\b.*:|BUG: KASAN"), "KASAN"),
     (re.compile(r"\bUBSAN:"), "UBSAN"),
     (re.compile(r"possible (recursive|circular) locking|inconsistent lock state|"
@@ -37,7 +46,8 @@ SPLATS = [
     (re.compile(r"INFO: task .* blocked for more than"), "hung task"),
     (re.compile(r"soft lockup|hard LOCKUP"), "lockup"),
     (re.compile(r"Kernel panic|kernel BUG at"), "panic"),
-    (re.compile(r"Call Trace:"), "stack dump"),
+    # x86 says "Call Trace:", arm64 "Call trace:"
+    (re.compile(r"Call [Tt]race:"), "stack dump"),
 ]
 
 
@@ -232,12 +242,36 @@ def splats(console):
     return found
 
 
+def total(dirs):
+    """The sum of the runs of several check folders; exit status 1 when one
+    failed or left no counts."""
+    p = f = k = 0
+    print("harness: results of all architectures:")
+    for d in dirs:
+        try:
+            with open(os.path.join(d, "counts.json")) as fh:
+                c = json.load(fh)
+            label, cp, cf, ck = c["label"], int(c["passed"]), int(c["failed"]), int(c["skipped"])
+        except (OSError, ValueError, KeyError, TypeError):
+            label, cp, cf, ck = os.path.basename(os.path.normpath(d)), 0, 1, 0
+            print("  %-18s no results (%s/counts.json): counted as 1 failure" % (label, d))
+        else:
+            print("  %-18s %3d passed, %d failed, %d skipped  (%s)" % (label, cp, cf, ck, d))
+        p, f, k = p + cp, f + cf, k + ck
+    print("%d passed, %d failed, %d skipped" % (p, f, k))
+    return 1 if f or not dirs else 0
+
+
 def main():
+    if len(sys.argv) > 1 and sys.argv[1] == "--total":
+        sys.exit(total(sys.argv[2:]))
     ap = argparse.ArgumentParser()
     ap.add_argument("--dir", required=True)
     ap.add_argument("--kunit-suites", default="")
     ap.add_argument("--selftests", default="")
     ap.add_argument("--build-ok", type=int, default=1)
+    ap.add_argument("--label", default="",
+                    help="name of the run (an architecture): the last line says it")
     args = ap.parse_args()
     d = args.dir
     exp_kunit = args.kunit_suites.split()
@@ -307,7 +341,12 @@ def main():
     p = sum(s.passed for s in all_suites)
     f = sum(s.failed for s in all_suites)
     k = sum(s.skipped for s in all_suites)
-    print("%d passed, %d failed, %d skipped" % (p, f, k))
+    with open(os.path.join(d, "counts.json"), "w") as fh:
+        json.dump({"label": args.label or os.path.basename(os.path.normpath(d)),
+                   "passed": p, "failed": f, "skipped": k}, fh)
+        fh.write("\n")
+    counts = "%d passed, %d failed, %d skipped" % (p, f, k)
+    print("harness: %s: %s" % (args.label, counts) if args.label else counts)
     sys.exit(1 if f else 0)
 
 

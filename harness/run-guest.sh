@@ -4,13 +4,24 @@
 #   run-guest.sh FLAVOUR MODE     MODE: demo (console to the terminal) or check
 # Writes $BUILD/FLAVOUR/console.log (and selftests.tap for check).
 # Exit status: 0 when the guest reached the end of its job, else non-zero.
+# arm64 flavours (check-arm64*) boot QEMU's virt machine under TCG with MTE,
+# the NUMA nodes in QEMU's device tree.  A device tree has no HMAT, so node 2
+# is no lower memory tier there: the tests that need one skip.  (Not UEFI and
+# ACPI: with Debian 12's edk2, 6.12 finds virt's flash in no NUMA node and
+# falls back to a single node.)
 . "$(dirname "$0")/lib.sh"
 
 flavour=$1
 mode=$2
 A=$(artdir "$flavour")
-[ -f "$A/bzImage" ] && [ -f "$A/initramfs.cpio.gz" ] || die "$flavour kernel or initramfs missing"
-command -v qemu-system-x86_64 >/dev/null || die "qemu-system-x86_64 is missing (package qemu-system-x86)"
+set_arch "$flavour"
+QEMU=qemu-system-$KARCH
+[ "$KARCH" = arm64 ] && QEMU=qemu-system-aarch64
+[ -f "$A/$KIMAGE" ] && [ -f "$A/initramfs.cpio.gz" ] || die "$flavour kernel or initramfs missing"
+case $KARCH in
+x86_64) command -v $QEMU >/dev/null || die "$QEMU is missing (package qemu-system-x86)" ;;
+arm64) command -v $QEMU >/dev/null || die "$QEMU is missing (package qemu-system-arm)" ;;
+esac
 
 # The demo times migrators against each other: no more vCPUs than host
 # cores (one per node on a 2-core host), or vCPUs wait for each other.
@@ -33,7 +44,8 @@ initiators="0 1"
 # answer is cached (delete $BUILD/kvm-probe to probe again).
 accel() {
 	if [ -n "$GUEST_ACCEL" ]; then echo "$GUEST_ACCEL"; return; fi
-	if [ ! -w /dev/kvm ]; then echo tcg; return; fi
+	# An arm64 guest on this x86_64 host: an emulator only.
+	if [ "$KARCH" != x86_64 ] || [ ! -w /dev/kvm ]; then echo tcg; return; fi
 	if [ ! -f "$BUILD/kvm-probe" ]; then
 		if timeout 30 qemu-system-x86_64 -accel kvm -cpu host -smp 1 -m 256 -nographic \
 			-no-reboot -kernel "$A/bzImage" -initrd "$A/initramfs.cpio.gz" \
@@ -59,10 +71,17 @@ elif [ "${GUEST_ICOUNT:-0}" = 1 ]; then
 else
 	accel_opts="-accel tcg,thread=multi -cpu max"
 fi
+# arm64: -cpu max has MTE (with virt's mte=on); QEMU's own pointer
+# authentication algorithm (pauth-impdef) is much cheaper to emulate than
+# the architected QARMA.
+[ "$KARCH" = arm64 ] && accel_opts="${accel_opts/-cpu max/-cpu max,pauth-impdef=on}"
 
 # Nodes 0 and 1: CPUs and DRAM.  Node 2: memory only, with three times the
 # latency and a third of the bandwidth in the ACPI HMAT, so the kernel puts
 # it in a lower memory tier and makes it the demotion target of 0 and 1.
+# arm64 (device tree): the same nodes, no initiators, no HMAT.
+hmat=1
+[ "$KARCH" = arm64 ] && hmat=
 # GUEST_PREALLOC=1 (make bench): QEMU allocates all guest memory up front,
 # so that no measurement pays for the host faulting guest pages in.
 prealloc=
@@ -73,10 +92,11 @@ for n in 0 1; do
 	cpus=",cpus=$first-$last" init=$n
 	[ "$SMP" = 1 ] && { cpus=; [ $n = 0 ] && cpus=,cpus=0; init=0; }
 	numa="$numa -object memory-backend-ram,id=mem$n,size=${MEM_PER_NODE}M$prealloc"
-	numa="$numa -numa node,nodeid=$n,memdev=mem$n$cpus,initiator=$init"
+	numa="$numa -numa node,nodeid=$n,memdev=mem$n$cpus${hmat:+,initiator=$init}"
 done
 numa="$numa -object memory-backend-ram,id=mem2,size=${SLOW_MB}M$prealloc"
-numa="$numa -numa node,nodeid=2,memdev=mem2,initiator=0"
+numa="$numa -numa node,nodeid=2,memdev=mem2${hmat:+,initiator=0}"
+[ -z "$hmat" ] && initiators=
 for i in $initiators; do
 	for t in 0 1 2; do
 		if [ "$t" = 2 ]; then lat=300; bw=3G
@@ -94,6 +114,7 @@ rm -f "$A/console.log" "$A/selftests.tap"
 quiet=
 [ "$mode" = demo ] && quiet=quiet
 serial2=
+tapdev=
 share=
 if [ "$mode" = check ]; then
 	serial2="-serial file:$A/selftests.tap"
@@ -102,13 +123,30 @@ if [ "$mode" = check ]; then
 	rm -rf "$A/9p" && mkdir -p "$A/9p"
 	share="-fsdev local,id=fs0,path=$A/9p,security_model=none -device virtio-9p-pci,fsdev=fs0,mount_tag=harness9p"
 fi
-say "booting the $flavour kernel: QEMU $ACCEL, $SMP vCPUs, nodes 0-1 ${MEM_PER_NODE} MB each with CPUs, node 2 ${SLOW_MB} MB memory-only (lower tier) (log: $A/console.log)"
+tier="(lower tier)"
+machine="q35,hmat=on"
+console=ttyS0
+if [ "$KARCH" = arm64 ]; then
+	# virt has one UART for the normal world: the selftests' TAP goes to a
+	# virtio console (hvc0) instead of a second serial port.
+	console=ttyAMA0
+	machine="virt,gic-version=3,mte=on"
+	tier="(no HMAT in a device tree: no lower tier)"
+	# 64 KB pages: the default huge page is a 512 MB PMD, and init asks
+	# for 32 of them; 2 MB (contiguous PTEs) like the 4 KB kernels.
+	case $flavour in *64k*) GUEST_CMDLINE="default_hugepagesz=2M $GUEST_CMDLINE" ;; esac
+	if [ "$mode" = check ]; then
+		serial2="-device virtio-serial-pci -chardev file,id=tap,path=$A/selftests.tap -device virtconsole,chardev=tap"
+		tapdev=harness_tap=/dev/hvc0
+	fi
+fi
+say "booting the $flavour kernel: QEMU $ACCEL, $SMP vCPUs, nodes 0-1 ${MEM_PER_NODE} MB each with CPUs, node 2 ${SLOW_MB} MB memory-only $tier (log: $A/console.log)"
 start=$(date +%s)
-timeout --foreground -k 10 "$TIMEOUT" qemu-system-x86_64 $accel_opts -machine q35,hmat=on \
+timeout --foreground -k 10 "$TIMEOUT" $QEMU $accel_opts -machine $machine \
 	-smp "$SMP,sockets=$(( SMP > 1 ? 2 : 1 )),cores=$(( half ? half : 1 )),threads=1" -m $((2 * MEM_PER_NODE + SLOW_MB)) $numa \
 	-nographic -no-reboot -nodefaults -serial stdio $serial2 $share \
-	-kernel "$A/bzImage" -initrd "$A/initramfs.cpio.gz" \
-	-append "console=ttyS0 $quiet harness=$mode harness_host_cpus=$host_cpus panic=-1 oops=panic transparent_hugepage=madvise $GUEST_CMDLINE" \
+	-kernel "$A/$KIMAGE" -initrd "$A/initramfs.cpio.gz" \
+	-append "console=$console $quiet harness=$mode ${tapdev:+$tapdev }harness_host_cpus=$host_cpus panic=-1 oops=panic transparent_hugepage=madvise $GUEST_CMDLINE" \
 	</dev/null 2>&1 | sed -u 's/\r$//; s/\x1bc//g; s/\x1b\[[0-9;?]*[A-Za-z]//g' | tee "$A/console.log" |
 	if [ "$mode" = demo ]; then cat; else grep --line-buffered '^harness: '; fi
 rc=${PIPESTATUS[0]}

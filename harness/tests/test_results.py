@@ -10,6 +10,7 @@ identity of whoever runs it and refuses without one; make check's copy is
 signed by the placeholder and never written where make series writes.
 """
 
+import json
 import os
 import subprocess
 import sys
@@ -48,19 +49,30 @@ SELF_OK = ["# harness-start",
            "# harness-done"]
 
 
-def run(console, selftests, gates=None, suites="migrate_offload", tests="migrate_integrity",
-        build_ok=1):
+def run_in(d, console, selftests, gates=None, suites="migrate_offload",
+           tests="migrate_integrity", build_ok=1, label=None):
+    for name, lines in (("console.log", console), ("selftests.tap", selftests),
+                        ("gates.tap", gates)):
+        if lines is not None:
+            with open(os.path.join(d, name), "w") as f:
+                f.write("\n".join(lines) + "\n")
+    r = subprocess.run([sys.executable, RESULTS, "--dir", d, "--kunit-suites", suites,
+                        "--selftests", tests, "--build-ok", str(build_ok)]
+                       + (["--label", label] if label else []),
+                       capture_output=True, text=True)
+    last = r.stdout.strip().split("\n")[-1]
+    return r.returncode, last, r.stdout
+
+
+def run(*args, **kw):
     with tempfile.TemporaryDirectory() as d:
-        for name, lines in (("console.log", console), ("selftests.tap", selftests),
-                            ("gates.tap", gates)):
-            if lines is not None:
-                with open(os.path.join(d, name), "w") as f:
-                    f.write("\n".join(lines) + "\n")
-        r = subprocess.run([sys.executable, RESULTS, "--dir", d, "--kunit-suites", suites,
-                            "--selftests", tests, "--build-ok", str(build_ok)],
-                           capture_output=True, text=True)
-        last = r.stdout.strip().split("\n")[-1]
-        return r.returncode, last, r.stdout
+        return run_in(d, *args, **kw)
+
+
+def total(*dirs):
+    r = subprocess.run([sys.executable, RESULTS, "--total"] + list(dirs),
+                       capture_output=True, text=True)
+    return r.returncode, r.stdout.strip().split("\n")[-1], r.stdout
 
 
 class Results(unittest.TestCase):
@@ -127,6 +139,64 @@ class Results(unittest.TestCase):
             rc, last, out = run(BOOT + KUNIT_OK + ["[    3.0] " + splat] + DONE, SELF_OK)
             self.assertEqual(rc, 1, splat)
             self.assertIn("splat", out, splat)
+
+    def test_arm64_splats(self):
+        # arm64's words for the same failures.
+        for splat in ("Call trace:",
+                      "Internal error: Oops - BUG: 00000000f2000800 [#1] PREEMPT SMP",
+                      "Internal error: synchronous external abort: 0000000096000010 [#1] SMP",
+                      "Unable to handle kernel paging request at virtual address dead000000000108",
+                      "Unable to handle kernel NULL pointer dereference at virtual address 0000000000000008",
+                      "SError Interrupt on CPU1, code 0x00000000be000000 -- SError",
+                      "BUG: KASAN: invalid-access in migrate_folio+0x10/0x20"):
+            rc, last, out = run(BOOT + KUNIT_OK + ["[    3.0] " + splat] + DONE, SELF_OK)
+            self.assertEqual(rc, 1, splat)
+            self.assertIn("splat", out, splat)
+
+    def test_user_fault_report_is_no_splat(self):
+        # A test that makes its own process fault on purpose (an MTE tag
+        # check fault) gets a line about the user process, not a splat.
+        line = ("[    3.0] migrate_mte[88]: unhandled exception: synchronous tag check "
+                "fault (0x92000011) at 0x0f00ffff8a2b1000")
+        rc, last, out = run(BOOT + KUNIT_OK + [line] + DONE, SELF_OK)
+        self.assertEqual(rc, 0, out)
+
+    def test_label_and_counts(self):
+        with tempfile.TemporaryDirectory() as d:
+            rc, last, out = run_in(d, BOOT + KUNIT_OK + DONE, SELF_OK, label="arm64-4k")
+            self.assertEqual(rc, 0, out)
+            self.assertEqual(last, "harness: arm64-4k: 5 passed, 0 failed, 2 skipped")
+            with open(os.path.join(d, "counts.json")) as f:
+                self.assertEqual(json.load(f), {"label": "arm64-4k", "passed": 5,
+                                                "failed": 0, "skipped": 2})
+
+    def test_total(self):
+        with tempfile.TemporaryDirectory() as a, tempfile.TemporaryDirectory() as b:
+            run_in(a, BOOT + KUNIT_OK + DONE, SELF_OK, label="x86_64")
+            run_in(b, BOOT + KUNIT_OK + DONE, SELF_OK, label="arm64-4k")
+            rc, last, out = total(a, b)
+            self.assertEqual(rc, 0, out)
+            self.assertEqual(last, "10 passed, 0 failed, 4 skipped")
+            self.assertIn("x86_64", out)
+            self.assertIn("arm64-4k", out)
+            # One architecture failing fails the sum.
+            s = [l.replace("ok 1 migrate_integrity.anon_4k", "not ok 1 migrate_integrity.anon_4k")
+                 for l in SELF_OK]
+            run_in(b, BOOT + KUNIT_OK + DONE, s, label="arm64-4k")
+            rc, last, out = total(a, b)
+            self.assertEqual(rc, 1, out)
+            self.assertEqual(last, "9 passed, 1 failed, 4 skipped")
+
+    def test_total_missing_run(self):
+        # A run that left no counts (its results.py never ran) is a failure.
+        with tempfile.TemporaryDirectory() as a, tempfile.TemporaryDirectory() as b:
+            run_in(a, BOOT + KUNIT_OK + DONE, SELF_OK, label="x86_64")
+            rc, last, out = total(a, b)
+            self.assertEqual(rc, 1, out)
+            self.assertEqual(last, "5 passed, 1 failed, 2 skipped")
+            self.assertIn("no results", out)
+        rc, last, out = total()
+        self.assertEqual(rc, 1, out)
 
     def test_boot_failure(self):
         rc, last, out = run(["[ 0.0] Linux version", "[ 1.0] Kernel panic - not syncing: VFS"], None)
