@@ -9,7 +9,8 @@
 #   x86_64     the check kernel (harness/selftests.list), the static gates
 #   arm64      both arm64 kernels: arm64-4k and arm64-64k
 #   arm64-4k   check-arm64: 4 KB pages, MTE, debug options
-#              (harness/selftests-arm64.list)
+#              (harness/selftests-arm64.list), and the W=1 and sparse gates
+#              on the series' objects arm64 builds
 #   arm64-64k  check-arm64-64k: 64 KB pages, fewer debug options
 #              (harness/selftests-arm64-64k.list)
 # Each prints its summary, ending in 'harness: NAME: N passed, N failed, N
@@ -81,6 +82,9 @@ for f in $flavours; do
 		if [ $built = 1 ]; then
 			"$REPO/harness/gates.sh"
 		fi
+	elif [ "$f" = check-arm64 ] && [ $built = 1 ]; then
+		# W=1 and sparse on what only arm64 builds (arch/arm64).
+		"$REPO/harness/gates.sh" check-arm64
 	fi
 	if [ "$nflavours" = 1 ]; then
 		say "make check took $(( $(date +%s) - start ))s"

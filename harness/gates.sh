@@ -11,10 +11,17 @@
 #   modules      the demo kernel (Kconfig.offload: migrators as modules) builds
 # Needs the check kernel built (harness/kbuild.sh check) and the series written
 # by check.sh (series.py write --placeholder "$CHECK_SERIES").
+#
+# gates.sh check-arm64 runs W=1 and sparse alone, on the arm64 check kernel
+# (built first): the series' objects that arm64 builds, arch/arm64 among
+# them, which the x86 kernel cannot build; its TAP goes to
+# $BUILD/check-arm64/gates.tap.
 . "$(dirname "$0")/lib.sh"
 
-A=$(artdir check)
-O=$(objdir check)
+FLAVOUR=${1:-check}
+set_arch "$FLAVOUR"
+A=$(artdir "$FLAVOUR")
+O=$(objdir "$FLAVOUR")
 tap=$A/gates.tap
 mkdir -p "$A/gates"
 n=0
@@ -33,8 +40,14 @@ result() {	# result ok|fail|skip NAME [REASON]
 status=$(python3 "$REPO/harness/tree.py" status) || die "tree status failed"
 new_src=$(echo "$status" | awk '$1 == "new" { print $2 }' | grep -E '^(mm|include|drivers|lib|kernel|arch)/.*\.[ch]$')
 chg_src=$(echo "$status" | awk '$1 == "changed" { print $2 }' | grep -E '^(mm|drivers|lib|kernel|arch)/.*\.c$')
+# Each kernel builds the objects of its own architecture only: arch/ of
+# the other one is not buildable, and the DSA migrator is x86 only.
 objs=
 for f in $new_src $chg_src; do
+	case $KARCH:$f in
+	x86_64:arch/x86/*|arm64:arch/arm64/*) ;;
+	*:arch/*|arm64:drivers/dma/idxd/*) continue ;;
+	esac
 	case $f in *.c) objs="$objs ${f%.c}.o" ;; esac
 done
 
@@ -75,49 +88,51 @@ for l in sys.stdin:
 PY
 }
 
-# The result parser catches every kind of failure, and make bench's report
-# fails its gates when the figures say so (fixtures).
-if { python3 "$REPO/harness/tests/test_results.py" &&
-     python3 "$REPO/harness/tests/test_bench_report.py"; } > "$A/gates/harness-selftest.log" 2>&1; then
-	result ok harness-selftest
-else
-	tail -20 "$A/gates/harness-selftest.log"
-	result fail harness-selftest
-fi
-
-# checkpatch --strict.  FILE_PATH_CHANGES ("does MAINTAINERS need updating?")
-# is ignored: the series changes MAINTAINERS in a patch of its own.  The
-# patches are the copy signed off by a placeholder (lib.sh: CHECK_SERIES).
-patches=$(ls "$CHECK_SERIES/patches/"0*.patch 2>/dev/null | grep -v '/0000-')
-if [ -z "$patches" ]; then
-	result fail checkpatch
-else
-	# Debian's python3 first: checkpatch runs scripts/spdxcheck.py, which
-	# needs python3-ply and python3-git, not another python3 on the PATH.
-	( cd "$TREE" && PATH=/usr/bin:$PATH scripts/checkpatch.pl --strict --show-types \
-		--ignore FILE_PATH_CHANGES $patches ) > "$A/gates/checkpatch.log" 2>&1
-	if grep -qE '^(ERROR|WARNING|CHECK):' "$A/gates/checkpatch.log"; then
-		grep -E -A3 '^(ERROR|WARNING|CHECK):' "$A/gates/checkpatch.log" | head -40
-		result fail checkpatch
-	elif grep -qE 'Traceback|Error:' "$A/gates/checkpatch.log"; then
-		# A helper of checkpatch (spdxcheck.py) broke: the check is incomplete.
-		grep -E -B2 -A3 'Traceback|Error:' "$A/gates/checkpatch.log" | head -20
-		result fail checkpatch
+if [ "$KARCH" = x86_64 ]; then  # the x86 kernel runs every gate
+	# The result parser catches every kind of failure, and make bench's report
+	# fails its gates when the figures say so (fixtures).
+	if { python3 "$REPO/harness/tests/test_results.py" &&
+	     python3 "$REPO/harness/tests/test_bench_report.py"; } > "$A/gates/harness-selftest.log" 2>&1; then
+		result ok harness-selftest
 	else
-		result ok checkpatch
+		tail -20 "$A/gates/harness-selftest.log"
+		result fail harness-selftest
 	fi
-fi
 
-# kernel-doc on the new kernel sources.
-if [ -z "$new_src" ]; then
-	result skip kernel-doc "no kernel sources in the series yet"
-else
-	( cd "$TREE" && scripts/kernel-doc -none -Wall $new_src ) > "$A/gates/kernel-doc.log" 2>&1
-	if [ -s "$A/gates/kernel-doc.log" ]; then
-		cat "$A/gates/kernel-doc.log"
-		result fail kernel-doc
+	# checkpatch --strict.  FILE_PATH_CHANGES ("does MAINTAINERS need updating?")
+	# is ignored: the series changes MAINTAINERS in a patch of its own.  The
+	# patches are the copy signed off by a placeholder (lib.sh: CHECK_SERIES).
+	patches=$(ls "$CHECK_SERIES/patches/"0*.patch 2>/dev/null | grep -v '/0000-')
+	if [ -z "$patches" ]; then
+		result fail checkpatch
 	else
-		result ok kernel-doc
+		# Debian's python3 first: checkpatch runs scripts/spdxcheck.py, which
+		# needs python3-ply and python3-git, not another python3 on the PATH.
+		( cd "$TREE" && PATH=/usr/bin:$PATH scripts/checkpatch.pl --strict --show-types \
+			--ignore FILE_PATH_CHANGES $patches ) > "$A/gates/checkpatch.log" 2>&1
+		if grep -qE '^(ERROR|WARNING|CHECK):' "$A/gates/checkpatch.log"; then
+			grep -E -A3 '^(ERROR|WARNING|CHECK):' "$A/gates/checkpatch.log" | head -40
+			result fail checkpatch
+		elif grep -qE 'Traceback|Error:' "$A/gates/checkpatch.log"; then
+			# A helper of checkpatch (spdxcheck.py) broke: the check is incomplete.
+			grep -E -B2 -A3 'Traceback|Error:' "$A/gates/checkpatch.log" | head -20
+			result fail checkpatch
+		else
+			result ok checkpatch
+		fi
+	fi
+
+	# kernel-doc on the new kernel sources.
+	if [ -z "$new_src" ]; then
+		result skip kernel-doc "no kernel sources in the series yet"
+	else
+		( cd "$TREE" && scripts/kernel-doc -none -Wall $new_src ) > "$A/gates/kernel-doc.log" 2>&1
+		if [ -s "$A/gates/kernel-doc.log" ]; then
+			cat "$A/gates/kernel-doc.log"
+			result fail kernel-doc
+		else
+			result ok kernel-doc
+		fi
 	fi
 fi
 
@@ -147,68 +162,70 @@ else
 	kmake "$O" $objs > /dev/null 2>&1
 fi
 
-# The series' selftests compile without warnings (with -Wall -Wextra).
-sel=$(echo "$status" | awk '$1 == "new" { print $2 }' | grep -E '^tools/testing/selftests/.*\.c$')
-if [ -z "$sel" ]; then
-	result skip selftest-warnings "no selftests in the series"
-else
-	: > "$A/gates/selftests.log"
-	for f in $sel; do
-		gcc -fsyntax-only -Wall -Wextra -Wno-unused-parameter -Wno-sign-compare \
-			-I "$TREE/tools/testing/selftests" -I "$TREE/tools/testing/selftests/mm" \
-			-isystem "$O/hdr/include" "$TREE/$f" >> "$A/gates/selftests.log" 2>&1
-	done
-	if [ -s "$A/gates/selftests.log" ]; then
-		head -20 "$A/gates/selftests.log"
-		result fail selftest-warnings
+if [ "$KARCH" = x86_64 ]; then
+	# The series' selftests compile without warnings (with -Wall -Wextra).
+	sel=$(echo "$status" | awk '$1 == "new" { print $2 }' | grep -E '^tools/testing/selftests/.*\.c$')
+	if [ -z "$sel" ]; then
+		result skip selftest-warnings "no selftests in the series"
 	else
-		result ok selftest-warnings
+		: > "$A/gates/selftests.log"
+		for f in $sel; do
+			gcc -fsyntax-only -Wall -Wextra -Wno-unused-parameter -Wno-sign-compare \
+				-I "$TREE/tools/testing/selftests" -I "$TREE/tools/testing/selftests/mm" \
+				-isystem "$O/hdr/include" "$TREE/$f" >> "$A/gates/selftests.log" 2>&1
+		done
+		if [ -s "$A/gates/selftests.log" ]; then
+			head -20 "$A/gates/selftests.log"
+			result fail selftest-warnings
+		else
+			result ok selftest-warnings
+		fi
 	fi
-fi
 
-# The series' documentation builds without warnings in its own files.
-docs=$(echo "$status" | awk '{ print $2 }' | grep -E '^Documentation/.*\.rst$')
-if [ -z "$docs" ]; then
-	result skip htmldocs "no documentation in the series yet"
-else
-	dirs=$(echo "$docs" | cut -d/ -f2 | sort -u | tr '\n' ' ')
-	make -C "$TREE" O="$(objdir docs)" SPHINXDIRS="$dirs" htmldocs > "$A/gates/htmldocs.log" 2>&1; rc=$?
-	pat=$(echo "$status" | awk '$1 == "new" { print $2 }' | grep -E '\.(rst|c|h)$' | sed 's/[.]/[.]/g' | paste -sd'|')
-	grep -E "$pat" "$A/gates/htmldocs.log" | grep -iE 'warning|error' > "$A/gates/htmldocs.ours"
-	if [ $rc != 0 ] || [ -s "$A/gates/htmldocs.ours" ]; then
-		head -20 "$A/gates/htmldocs.ours"; tail -5 "$A/gates/htmldocs.log"
-		result fail htmldocs
+	# The series' documentation builds without warnings in its own files.
+	docs=$(echo "$status" | awk '{ print $2 }' | grep -E '^Documentation/.*\.rst$')
+	if [ -z "$docs" ]; then
+		result skip htmldocs "no documentation in the series yet"
 	else
-		result ok htmldocs
+		dirs=$(echo "$docs" | cut -d/ -f2 | sort -u | tr '\n' ' ')
+		make -C "$TREE" O="$(objdir docs)" SPHINXDIRS="$dirs" htmldocs > "$A/gates/htmldocs.log" 2>&1; rc=$?
+		pat=$(echo "$status" | awk '$1 == "new" { print $2 }' | grep -E '\.(rst|c|h)$' | sed 's/[.]/[.]/g' | paste -sd'|')
+		grep -E "$pat" "$A/gates/htmldocs.log" | grep -iE 'warning|error' > "$A/gates/htmldocs.ours"
+		if [ $rc != 0 ] || [ -s "$A/gates/htmldocs.ours" ]; then
+			head -20 "$A/gates/htmldocs.ours"; tail -5 "$A/gates/htmldocs.log"
+			result fail htmldocs
+		else
+			result ok htmldocs
+		fi
 	fi
-fi
 
-# The kernel builds with the feature turned off.
-if ! have_symbol MIGRATION_COPY_OFFLOAD; then
-	result skip offload-off "CONFIG_MIGRATION_COPY_OFFLOAD is not in the tree yet"
-else
-	if "$REPO/harness/kbuild.sh" off bzImage modules > "$A/gates/offload-off.log" 2>&1; then
-		result ok offload-off
+	# The kernel builds with the feature turned off.
+	if ! have_symbol MIGRATION_COPY_OFFLOAD; then
+		result skip offload-off "CONFIG_MIGRATION_COPY_OFFLOAD is not in the tree yet"
 	else
-		tail -20 "$A/gates/offload-off.log"
-		result fail offload-off
+		if "$REPO/harness/kbuild.sh" off bzImage modules > "$A/gates/offload-off.log" 2>&1; then
+			result ok offload-off
+		else
+			tail -20 "$A/gates/offload-off.log"
+			result fail offload-off
+		fi
+		# Back to the check config (an incremental rebuild of the same files).
+		"$REPO/harness/kbuild.sh" check >> "$A/gates/offload-off.log" 2>&1 ||
+			say "warning: rebuilding the check kernel after the off build failed"
 	fi
-	# Back to the check config (an incremental rebuild of the same files).
-	"$REPO/harness/kbuild.sh" check >> "$A/gates/offload-off.log" 2>&1 ||
-		say "warning: rebuilding the check kernel after the off build failed"
-fi
 
-# The modules of the series build as modules too (the check kernel has them
-# built in): the demo kernel, as 'make' builds it, with Kconfig.offload.
-if ! have_symbol INTEL_IDXD_MIGRATE; then
-	result skip modules "CONFIG_INTEL_IDXD_MIGRATE is not in the tree yet"
-elif "$REPO/harness/kbuild.sh" demo bzImage modules > "$A/gates/modules.log" 2>&1 &&
-	[ -f "$(objdir demo)/drivers/dma/idxd/idxd_migrate.ko" ] &&
-	[ -f "$(objdir demo)/drivers/dma/idxd/idxd_migrate_test.ko" ]; then
-	result ok modules
-else
-	tail -20 "$A/gates/modules.log"
-	result fail modules
+	# The modules of the series build as modules too (the check kernel has them
+	# built in): the demo kernel, as 'make' builds it, with Kconfig.offload.
+	if ! have_symbol INTEL_IDXD_MIGRATE; then
+		result skip modules "CONFIG_INTEL_IDXD_MIGRATE is not in the tree yet"
+	elif "$REPO/harness/kbuild.sh" demo bzImage modules > "$A/gates/modules.log" 2>&1 &&
+		[ -f "$(objdir demo)/drivers/dma/idxd/idxd_migrate.ko" ] &&
+		[ -f "$(objdir demo)/drivers/dma/idxd/idxd_migrate_test.ko" ]; then
+		result ok modules
+	else
+		tail -20 "$A/gates/modules.log"
+		result fail modules
+	fi
 fi
 
 { echo "TAP version 13"; echo "1..$n"; cat "$tap.tmp"; } > "$tap"

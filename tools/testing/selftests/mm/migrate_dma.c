@@ -1227,6 +1227,20 @@ TEST_F(dma_migrate, threshold_respected)
 }
 
 /*
+ * A buffer of base pages in which every pass meets hung descriptors with
+ * hang_every at 64: 2 MB, and at least 128 pages (one descriptor each)
+ * where pages are larger than 16 KB (arm64's 64 KB pages: 32 in 2 MB).
+ */
+static size_t hang_buffer_size(const struct dma_env *e)
+{
+	size_t size = 2UL << 20;
+
+	if (size < 128 * e->page_size)
+		size = 128 * e->page_size;
+	return size;
+}
+
+/*
  * Every 64th descriptor hangs and would write 0x1a to its destination 1 s
  * later.  The migrator times out after 100 ms and terminates the channel:
  * the hung descriptors are dropped, the CPU copies their folios, and 1.5 s
@@ -1238,7 +1252,8 @@ TEST_F(dma_migrate_terminate, timeout_terminated)
 	unsigned int pass;
 	struct move m;
 
-	if (!buffer_map(_metadata, &self->e, &bf, MIGRATE_BUF_ANON_4K, 2UL << 20))
+	if (!buffer_map(_metadata, &self->e, &bf, MIGRATE_BUF_ANON_4K,
+			hang_buffer_size(&self->e)))
 		return;
 	ASSERT_EQ(tdm_set("hang_every", "64"), 0);
 	ASSERT_EQ(tdm_set("late_write_ms", "1000"), 0);
@@ -1270,7 +1285,8 @@ TEST_F(dma_migrate_no_terminate, timeout_unstoppable)
 	unsigned int pass;
 	struct move m;
 
-	if (!buffer_map(_metadata, &self->e, &bf, MIGRATE_BUF_ANON_4K, 2UL << 20))
+	if (!buffer_map(_metadata, &self->e, &bf, MIGRATE_BUF_ANON_4K,
+			hang_buffer_size(&self->e)))
 		return;
 	ASSERT_EQ(tdm_set("hang_every", "64"), 0);
 	ASSERT_EQ(tdm_set("late_write_ms", "300"), 0);
