@@ -4,6 +4,8 @@
 #   demo   small x86_64 guest config + Kconfig.offload
 #   check  the same + debug options + KUnit (harness/config/debug.config)
 #   off    check with CONFIG_MIGRATION_COPY_OFFLOAD=n (the feature-off gate)
+#   modules   check with the DSA migrator, its test and idxd as modules, as
+#          the demo kernel has them (the modules gate)
 #   check-arm64      arm64 (cross-built), 4 KB pages, MTE: check's fragments
 #                    with harness/config/arm64.config last
 #   check-arm64-64k  arm64, 64 KB pages, fewer debug options: base.config,
@@ -19,7 +21,7 @@ O=$(objdir "$flavour")
 # The feature-off build differs from check in a few symbols: build it in the
 # check objects, so that only what depends on them is rebuilt (fixdep), and
 # let the caller switch back with 'kbuild.sh check'.
-[ "$flavour" = off ] && O=$(objdir check)
+[ "$flavour" = off ] || [ "$flavour" = modules ] && O=$(objdir check)
 mkdir -p "$O"
 
 frags="$REPO/harness/config/base.config $REPO/Kconfig.offload"
@@ -45,6 +47,14 @@ off)
 	frags="$frags $REPO/harness/config/debug.config"
 	offload_off > "$O/offload-off.config"
 	frags="$frags $O/offload-off.config"
+	;;
+modules)
+	# What debug.config builds in for the KUnit run; the other migrators
+	# and test modules are modules in check already.
+	frags="$frags $REPO/harness/config/debug.config"
+	printf 'CONFIG_%s=m\n' INTEL_IDXD INTEL_IDXD_MIGRATE INTEL_IDXD_MIGRATE_KUNIT_TEST \
+		> "$O/modules.config"
+	frags="$frags $O/modules.config"
 	;;
 benchoff)
 	# The demo kernel with the option off: the baseline of 'make bench'.
