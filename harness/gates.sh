@@ -7,7 +7,8 @@
 #                the lines its diffs add to upstream files)
 #   sparse       C=2 over the same objects, same rule
 #   selftests    the series' selftests build without warnings
-#   offload-off  the check config with CONFIG_MIGRATION_COPY_OFFLOAD=n builds
+#   offload-off  a small x86-64 config (harness/config/off.config) with
+#                CONFIG_MIGRATION_COPY_OFFLOAD=n builds
 #   modules      the check kernel with the DSA migrator and its test as
 #                modules (the rest are modules in check already) builds
 # Needs the check kernel built (harness/kbuild.sh check) and the series written
@@ -205,9 +206,8 @@ if [ "$KARCH" = x86_64 ]; then
 	# rest as modules; this builds it with them as modules, as the demo
 	# kernel has them, in the check objects (an incremental build of
 	# drivers/dma/idxd and a link, where a whole demo kernel took minutes of
-	# CI; before the option-off build, which rebuilds most of the kernel:
-	# the vm events depend on the option).  The demo kernel itself is what
-	# 'make' and 'make check-series' build.
+	# CI).  The demo kernel itself is what 'make' and 'make check-series'
+	# build.
 	if ! have_symbol INTEL_IDXD_MIGRATE; then
 		result skip modules "CONFIG_INTEL_IDXD_MIGRATE is not in the tree yet"
 	else
@@ -222,7 +222,8 @@ if [ "$KARCH" = x86_64 ]; then
 		fi
 	fi
 
-	# The kernel builds with the feature turned off.
+	# The kernel builds with the feature turned off: a small config in its
+	# own objects (see harness/config/off.config).
 	if ! have_symbol MIGRATION_COPY_OFFLOAD; then
 		result skip offload-off "CONFIG_MIGRATION_COPY_OFFLOAD is not in the tree yet"
 	else
@@ -233,7 +234,7 @@ if [ "$KARCH" = x86_64 ]; then
 			result fail offload-off
 		fi
 	fi
-	# The check objects are left with the last of these configs: the next
+	# The check objects are left with the modules config: the next
 	# 'kbuild.sh check' merges the check config again and rebuilds what
 	# depends on the symbols that differ, nothing more.
 fi

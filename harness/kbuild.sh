@@ -3,7 +3,9 @@
 # Configure and build one kernel flavour of the prepared tree.
 #   demo   small x86_64 guest config + Kconfig.offload
 #   check  the same + debug options + KUnit (harness/config/debug.config)
-#   off    check with CONFIG_MIGRATION_COPY_OFFLOAD=n (the feature-off gate)
+#   off    a small x86-64 kernel (harness/config/off.config, then
+#          Kconfig.offload) with CONFIG_MIGRATION_COPY_OFFLOAD=n (the
+#          feature-off gate)
 #   modules   check with the DSA migrator, its test and idxd as modules, as
 #          the demo kernel has them (the modules gate)
 #   check-arm64      arm64 (cross-built), 4 KB pages, MTE: check's fragments
@@ -18,10 +20,10 @@ flavour=$1; shift
 set_arch "$flavour"
 targets=${*:-$KIMAGE modules}
 O=$(objdir "$flavour")
-# The feature-off build differs from check in a few symbols: build it in the
-# check objects, so that only what depends on them is rebuilt (fixdep), and
-# let the caller switch back with 'kbuild.sh check'.
-[ "$flavour" = off ] || [ "$flavour" = modules ] && O=$(objdir check)
+# The modules build differs from check in a few symbols: build it in the
+# check objects, so that only what depends on them is rebuilt (fixdep); the
+# next 'kbuild.sh check' switches back the same way.
+[ "$flavour" = modules ] && O=$(objdir check)
 mkdir -p "$O"
 
 frags="$REPO/harness/config/base.config $REPO/Kconfig.offload"
@@ -44,7 +46,7 @@ check-arm64)
 check-arm64-64k)
 	frags="$frags $REPO/harness/config/arm64.config $REPO/harness/config/arm64-64k.config" ;;
 off)
-	frags="$frags $REPO/harness/config/debug.config"
+	frags="$REPO/harness/config/off.config $REPO/Kconfig.offload"
 	offload_off > "$O/offload-off.config"
 	frags="$frags $O/offload-off.config"
 	;;
@@ -77,6 +79,8 @@ if [ "$flavour" = off ] || [ "$flavour" = benchoff ]; then
 	# flavour verifies the fragments themselves.
 	grep -q '^CONFIG_MIGRATION_COPY_OFFLOAD=' "$O/.config" && bad=" CONFIG_MIGRATION_COPY_OFFLOAD=n"
 	: > "$O/fragments.config"
+	# The off gate's own config: what it builds must be there.
+	[ "$flavour" = off ] && grep -E '^CONFIG_' "$REPO/harness/config/off.config" > "$O/fragments.config"
 fi
 while IFS= read -r line; do
 	case $line in
