@@ -187,7 +187,7 @@ static inline long migrate_verify(const uint64_t *buf, size_t size, unsigned int
  * 32 MB shared buffer, its first folio failed every pass of one call of
  * the 512 folios in about one boot of two, with or without a migrator, and
  * back-to-back retries failed it up to 10 times in a row.  Retries wait a
- * little longer each time, so that the users move on (0.1 s in all).
+ * little longer each time, so that the users move on (95 ms in all).
  */
 static inline long move_all(void **addr, unsigned long nr, int node, int *status)
 {
@@ -221,7 +221,7 @@ static inline long move_all(void **addr, unsigned long nr, int node, int *status
 			if (status[i] != node)
 				todo[j++] = todo[i];
 		left = j;
-		if (left)
+		if (left && retry + 1 < MIGRATE_MAX_RETRIES)
 			usleep(1000 << (retry < 4 ? retry : 4));
 	}
 	free(nodes);
