@@ -78,9 +78,12 @@ if [ "$flavour" = off ] || [ "$flavour" = benchoff ]; then
 	# Options that depend on the feature drop out with it; the check
 	# flavour verifies the fragments themselves.
 	grep -q '^CONFIG_MIGRATION_COPY_OFFLOAD=' "$O/.config" && bad=" CONFIG_MIGRATION_COPY_OFFLOAD=n"
-	: > "$O/fragments.config"
-	# The off gate's own config: what it builds must be there.
-	[ "$flavour" = off ] && grep -E '^CONFIG_' "$REPO/harness/config/off.config" > "$O/fragments.config"
+	# The off gate's own config is checked: what it builds must be there.
+	if [ "$flavour" = off ]; then
+		grep -E '^CONFIG_' "$REPO/harness/config/off.config" > "$O/fragments.config"
+	else
+		: > "$O/fragments.config"
+	fi
 fi
 while IFS= read -r line; do
 	case $line in
