@@ -395,6 +395,7 @@ struct damon_leg {
 	unsigned long left;		/* pages of the part that did not move */
 	unsigned long strays;		/* of those, pages DAMON should have moved */
 	long long applied;		/* DAMON's sz_applied, bytes */
+	long long tried;		/* DAMON's sz_tried: regions the scheme chose */
 	unsigned long fail;		/* pgmigrate_fail */
 	struct offload_vmstat c0, c1;	/* all reasons */
 	struct offload_trace t;		/* reason damon */
@@ -403,8 +404,8 @@ struct damon_leg {
 static void damon_leg_log(struct __test_metadata *_metadata, const struct damon_leg *l,
 			  unsigned long pages)
 {
-	TH_LOG("%s: %.1f s; DAMON migrated %lld MB; %lu of the %lu pages to move did not",
-	       l->what, l->secs, l->applied >> 20, l->left, pages);
+	TH_LOG("%s: %.1f s; DAMON chose %lld MB, migrated %lld MB; %lu of the %lu pages to move did not",
+	       l->what, l->secs, l->tried >> 20, l->applied >> 20, l->left, pages);
 	TH_LOG("%s: %lu of those far from any page in use", l->what, l->strays);
 	TH_LOG("%s: migrator batches %lu (reason damon), folios offered %lu, copied %lu, %llu MB",
 	       l->what, l->t.batches, l->t.offered, l->t.copied, l->t.bytes >> 20);
@@ -503,6 +504,7 @@ static void damon_tiering(struct __test_metadata *_metadata, const struct tierin
 	if (down.strays)
 		log_pages_off(_metadata, b.buf + hot, cold_pages, r->lower, status);
 	down.applied = damon_migration_applied();
+	down.tried = read_number(DAMON_ADMIN DAMON_SCHEME "stats/sz_tried");
 	damon_migration_stop();
 	read_offload_vmstat(&down.c1);
 	down.fail = read_vmstat("pgmigrate_fail") - down.fail;
@@ -535,6 +537,7 @@ static void damon_tiering(struct __test_metadata *_metadata, const struct tierin
 	if (up.left)
 		log_pages_off(_metadata, b.buf, nr_pages, r->top, status);
 	up.applied = damon_migration_applied();
+	up.tried = read_number(DAMON_ADMIN DAMON_SCHEME "stats/sz_tried");
 	damon_migration_stop();
 	read_offload_vmstat(&up.c1);
 	up.fail = read_vmstat("pgmigrate_fail") - up.fail;

@@ -73,6 +73,27 @@ static inline int damon_write(const char *rel, const char *val)
 	return -1;
 }
 
+/*
+ * Write a command to kdamond 0's state file.  The file takes DAMON's sysfs
+ * lock with a trylock, and the running kdamond takes the same lock in its
+ * callbacks, many times a second: a write may fail with EBUSY for no reason
+ * of its own.  Retry those for up to 5 s.  0, or -1 with a message.
+ */
+static inline int damon_state(const char *cmd)
+{
+	int tries;
+
+	for (tries = 0; tries < 500; tries++) {
+		if (!write_string(DAMON_STATE, cmd))
+			return 0;
+		if (errno != EBUSY)
+			break;
+		usleep(10000);
+	}
+	fprintf(stderr, "# cannot write \"%s\" to %s: %s\n", cmd, DAMON_STATE, strerror(errno));
+	return -1;
+}
+
 static inline int damon_write_ulong(const char *rel, unsigned long val)
 {
 	char buf[32];
@@ -164,7 +185,7 @@ static inline int damon_migration_start(const struct damon_migration *m)
 		    damon_write_ulong(DAMON_SCHEME "access_pattern/age/min", m->min_age))
 			return -1;
 	}
-	return damon_write("kdamonds/0/state", "on");
+	return damon_state("on");
 }
 
 /*
@@ -174,7 +195,7 @@ static inline int damon_migration_start(const struct damon_migration *m)
  */
 static inline long long damon_migration_applied(void)
 {
-	if (damon_write("kdamonds/0/state", "update_schemes_stats"))
+	if (damon_state("update_schemes_stats"))
 		return -1;
 	return read_number(DAMON_ADMIN DAMON_SCHEME "stats/sz_applied");
 }
@@ -190,7 +211,7 @@ static inline void damon_migration_stop(void)
 	int tries;
 
 	if (!read_line(DAMON_STATE, state, sizeof(state)) && !strcmp(state, "on"))
-		damon_write("kdamonds/0/state", "off");
+		damon_state("off");
 	for (tries = 0; tries < 100 && read_number(DAMON_NR_KDAMONDS) > 0; tries++) {
 		if (!write_string(DAMON_NR_KDAMONDS, "0"))
 			return;
