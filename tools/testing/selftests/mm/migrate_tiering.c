@@ -404,7 +404,7 @@ struct damon_leg {
 static void damon_leg_log(struct __test_metadata *_metadata, const struct damon_leg *l,
 			  unsigned long pages)
 {
-	TH_LOG("%s: %.1f s; DAMON chose %lld MB, migrated %lld MB; %lu of the %lu pages to move did not",
+	TH_LOG("%s: %.1f s; DAMON tried %lld MB, moved %lld MB; %lu of %lu pages did not move",
 	       l->what, l->secs, l->tried >> 20, l->applied >> 20, l->left, pages);
 	TH_LOG("%s: %lu of those far from any page in use", l->what, l->strays);
 	TH_LOG("%s: migrator batches %lu (reason damon), folios offered %lu, copied %lu, %llu MB",
