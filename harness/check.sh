@@ -53,16 +53,6 @@ kunit_suites() {
 	echo "$all" | grep -vxF -f <(echo "$skip"; echo "#") | tr '\n' ' '
 }
 
-# Every kernel, the option-off gate's among them (after check's, whose
-# gates need it), builds in the queue of lib.sh while guests run.
-queue=
-for f in $flavours; do
-	queue="$queue $f"
-	[ "$f" = check ] && have_symbol MIGRATION_COPY_OFFLOAD && queue="$queue off"
-done
-trap build_queue_stop EXIT
-build_queue_start $queue
-
 rc=0
 dirs=
 for f in $flavours; do
@@ -74,7 +64,7 @@ for f in $flavours; do
 	selftests=$(awk '!/^#/ && NF >= 3 { print $1 }' "$(selftests_list "$f")")
 
 	built=1
-	build_wait "$f" || built=0
+	"$REPO/harness/kbuild.sh" "$f" || built=0
 	if [ $built = 1 ]; then
 		"$REPO/harness/initramfs.sh" "$f" || built=0
 	fi

@@ -8,8 +8,7 @@
 #   sparse       C=2 over the same objects, same rule
 #   selftests    the series' selftests build without warnings
 #   offload-off  a small x86-64 config (harness/config/off.config) with
-#                CONFIG_MIGRATION_COPY_OFFLOAD=n builds (in make check, the
-#                build queue of lib.sh has built it while the guest ran)
+#                CONFIG_MIGRATION_COPY_OFFLOAD=n builds
 #   modules      the check kernel with the DSA migrator and its test as
 #                modules (the rest are modules in check already) builds
 # Needs the check kernel built (harness/kbuild.sh check) and the series written
@@ -228,7 +227,7 @@ if [ "$KARCH" = x86_64 ]; then
 	if ! have_symbol MIGRATION_COPY_OFFLOAD; then
 		result skip offload-off "CONFIG_MIGRATION_COPY_OFFLOAD is not in the tree yet"
 	else
-		if build_wait off > "$A/gates/offload-off.log" 2>&1; then
+		if "$REPO/harness/kbuild.sh" off bzImage modules > "$A/gates/offload-off.log" 2>&1; then
 			result ok offload-off
 		else
 			tail -20 "$A/gates/offload-off.log"

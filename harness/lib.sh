@@ -65,64 +65,6 @@ kmake() {
 	make -C "$TREE" O="$o" -j"$JOBS" $KMAKE_ARCH CC="ccache ${KCROSS}gcc" HOSTCC="ccache gcc" "$@"
 }
 
-# The kernel builds of make check, queued: check.sh starts them all at once,
-# one after another in the background at the lowest CPU priority (nice 19),
-# and waits for each where it needs it.  A guest under TCG leaves a fifth to
-# a third of the host's cores idle (its vCPUs wait on timers and on each
-# other); the next kernel builds in that time instead of after the guest,
-# and takes nothing from the guest or the gates, which run at normal
-# priority.  build_queue_start FLAVOUR... (kbuild.sh's default targets) sets
-# HARNESS_BUILD_QUEUE for the scripts it runs; build_wait FLAVOUR waits for
-# one build of the queue and prints its output, or, with no queue (a script
-# run on its own) or a flavour not queued, builds it here.
-build_queue_start() {
-	local q=$BUILD/build-queue i=0
-	rm -rf "$q"
-	mkdir -p "$q"
-	printf '%s\n' "$@" > "$q/list"
-	# A session of its own, so that build_queue_stop can stop all of it: the
-	# shell of the queue leads it, and says its process ID in $q/pid.
-	Q=$q R=$REPO setsid bash -c '
-		echo $$ > "$Q/pid.tmp" && mv "$Q/pid.tmp" "$Q/pid"
-		for f; do
-			nice -n 19 "$R/harness/kbuild.sh" "$f" > "$Q/$f.log" 2>&1
-			echo $? > "$Q/$f.rc"
-		done' build-queue "$@" < /dev/null > /dev/null 2>&1 &
-	while [ ! -f "$q/pid" ]; do
-		i=$((i + 1))
-		[ $i -le 300 ] || die "the build queue did not start (setsid, from util-linux)"
-		sleep 0.1
-	done
-	export HARNESS_BUILD_QUEUE=$q
-}
-# Stop what is left of the queue (an interrupted or failed make check).
-build_queue_stop() {
-	local q=${HARNESS_BUILD_QUEUE:-} pid
-	[ -n "$q" ] && [ -f "$q/pid" ] || return 0
-	pid=$(cat "$q/pid")
-	kill -0 "$pid" 2>/dev/null && kill -- -"$pid" 2>/dev/null
-	return 0
-}
-build_wait() {
-	local f=$1 q=${HARNESS_BUILD_QUEUE:-} t0
-	if [ -z "$q" ] || ! grep -qxF "$f" "$q/list" 2>/dev/null; then
-		"$REPO/harness/kbuild.sh" "$f"
-		return
-	fi
-	t0=$(date +%s)
-	while [ ! -f "$q/$f.rc" ]; do
-		if ! kill -0 "$(cat "$q/pid")" 2>/dev/null; then
-			[ -f "$q/$f.rc" ] && break
-			say "the build queue stopped before the $f kernel was built"
-			return 1
-		fi
-		sleep 2
-	done
-	cat "$q/$f.log"
-	say "the $f kernel came from the build queue: waited $(( $(date +%s) - t0 ))s for it"
-	return "$(cat "$q/$f.rc")"
-}
-
 # True when the tree's Kconfig knows the symbol (without CONFIG_).
 have_symbol() {
 	grep -rqs --include='Kconfig*' -E "^(menu)?config $1\$" "$TREE/mm" "$TREE/drivers/dma" \
