@@ -330,7 +330,7 @@ static int tiering_move(const char *what, char *buf, size_t size, struct damon_m
 	struct offload_vmstat c0, c1;
 	struct offload_trace t;
 	unsigned long success, left;
-	long long applied;
+	struct damon_scheme_stats st;
 	long bad;
 	double secs;
 
@@ -341,7 +341,7 @@ static int tiering_move(const char *what, char *buf, size_t size, struct damon_m
 	if (damon_migration_start(m))
 		return 1;
 	left = tiering_wait(buf, size, m->target_nid, touch, &secs);
-	applied = damon_migration_applied();
+	damon_migration_stats(&st);
 	damon_migration_stop();
 	read_offload_vmstat(&c1);
 	success = read_vmstat("pgmigrate_success") - success;
@@ -351,7 +351,7 @@ static int tiering_move(const char *what, char *buf, size_t size, struct damon_m
 	       m->hot ? "migrate_hot" : "migrate_cold", from, m->target_nid, secs, left,
 	       bad < 0 ? "every byte intact" : "DATA WRONG");
 	printf("    DAMON migrated %lld MB (sz_applied); pgmigrate_success +%lu pages\n",
-	       applied >> 20, success);
+	       st.applied >> 20, success);
 	printf("    the migrator, reason damon: %lu batches, %lu folios copied of %lu offered (%llu MB)\n",
 	       t.batches, t.copied, t.offered, t.bytes >> 20);
 	printf("    pgmigrate_offload_copied +%lu, _fallback +%lu, _skip_small +%lu, _skip_reason +%lu\n",

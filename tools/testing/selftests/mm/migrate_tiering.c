@@ -394,8 +394,7 @@ struct damon_leg {
 	double secs;
 	unsigned long left;		/* pages of the part that did not move */
 	unsigned long strays;		/* of those, pages DAMON should have moved */
-	long long applied;		/* DAMON's sz_applied, bytes */
-	long long tried;		/* DAMON's sz_tried: regions the scheme chose */
+	struct damon_scheme_stats damon;	/* -1 where DAMON's stats could not be read */
 	unsigned long fail;		/* pgmigrate_fail */
 	struct offload_vmstat c0, c1;	/* all reasons */
 	struct offload_trace t;		/* reason damon */
@@ -405,7 +404,7 @@ static void damon_leg_log(struct __test_metadata *_metadata, const struct damon_
 			  unsigned long pages)
 {
 	TH_LOG("%s: %.1f s; DAMON tried %lld MB, moved %lld MB; %lu of %lu pages did not move",
-	       l->what, l->secs, l->tried >> 20, l->applied >> 20, l->left, pages);
+	       l->what, l->secs, l->damon.tried >> 20, l->damon.applied >> 20, l->left, pages);
 	TH_LOG("%s: %lu of those far from any page in use", l->what, l->strays);
 	TH_LOG("%s: migrator batches %lu (reason damon), folios offered %lu, copied %lu, %llu MB",
 	       l->what, l->t.batches, l->t.offered, l->t.copied, l->t.bytes >> 20);
@@ -431,7 +430,7 @@ static void damon_leg_check(struct __test_metadata *_metadata, const struct damo
 		       pages, MOVE_DEADLINE);
 	pages -= l->left;
 	folios -= l->left * getpagesize() / folio_size;
-	ASSERT_GE(l->applied, (long long)(pages * getpagesize()));
+	ASSERT_GE(l->damon.applied, (long long)(pages * getpagesize()));
 	if (allowed) {
 		/*
 		 * Each region DAMON applies the scheme to is one
@@ -503,8 +502,7 @@ static void damon_tiering(struct __test_metadata *_metadata, const struct tierin
 				 &down.strays, &down.secs);
 	if (down.strays)
 		log_pages_off(_metadata, b.buf + hot, cold_pages, r->lower, status);
-	down.applied = damon_migration_applied();
-	down.tried = read_number(DAMON_ADMIN DAMON_SCHEME "stats/sz_tried");
+	damon_migration_stats(&down.damon);
 	damon_migration_stop();
 	read_offload_vmstat(&down.c1);
 	down.fail = read_vmstat("pgmigrate_fail") - down.fail;
@@ -536,8 +534,7 @@ static void damon_tiering(struct __test_metadata *_metadata, const struct tierin
 	up.strays = up.left;
 	if (up.left)
 		log_pages_off(_metadata, b.buf, nr_pages, r->top, status);
-	up.applied = damon_migration_applied();
-	up.tried = read_number(DAMON_ADMIN DAMON_SCHEME "stats/sz_tried");
+	damon_migration_stats(&up.damon);
 	damon_migration_stop();
 	read_offload_vmstat(&up.c1);
 	up.fail = read_vmstat("pgmigrate_fail") - up.fail;

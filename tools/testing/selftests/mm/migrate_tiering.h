@@ -188,16 +188,26 @@ static inline int damon_migration_start(const struct damon_migration *m)
 	return damon_state("on");
 }
 
+/* What the running scheme has done since it started, in bytes. */
+struct damon_scheme_stats {
+	long long tried;	/* sz_tried: the regions the scheme chose */
+	long long applied;	/* sz_applied: the base pages migrate_pages() moved */
+};
+
 /*
- * Bytes the running scheme has migrated since it started (its sz_applied:
- * DAMON counts the base pages migrate_pages() moved); -1 on error.  The
- * stats files change only when asked to with update_schemes_stats.
+ * Read both figures of one snapshot: DAMON's stats files change only when
+ * asked to with update_schemes_stats, so refresh them once and read them
+ * together.  0, or -1 if a figure could not be read (that figure is -1).
  */
-static inline long long damon_migration_applied(void)
+static inline int damon_migration_stats(struct damon_scheme_stats *st)
 {
+	st->tried = -1;
+	st->applied = -1;
 	if (damon_state("update_schemes_stats"))
 		return -1;
-	return read_number(DAMON_ADMIN DAMON_SCHEME "stats/sz_applied");
+	st->tried = read_number(DAMON_ADMIN DAMON_SCHEME "stats/sz_tried");
+	st->applied = read_number(DAMON_ADMIN DAMON_SCHEME "stats/sz_applied");
+	return st->tried < 0 || st->applied < 0 ? -1 : 0;
 }
 
 /*
