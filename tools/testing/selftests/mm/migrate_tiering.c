@@ -188,22 +188,52 @@ static int pfns_of(char *buf, unsigned long nr, unsigned long *pfn)
 }
 
 /*
- * Log the first pages at @buf that are not on @node, by the nodes in
- * @status (what the last wait for them found).
+ * Log the pages at @buf that are not on @node, by the nodes in @status
+ * (what the last wait for them found): how many lie in regions the running
+ * scheme chooses, and eight of them spread over the buffer, each with its
+ * region.  A page in a chosen region was found cold (or hot) by DAMON and
+ * did not migrate; any other was not found so.  Call it while kdamond 0
+ * runs.
  */
 static void log_pages_off(struct __test_metadata *_metadata, char *buf, unsigned long nr_pages,
 			  int node, const int *status)
 {
-	unsigned long *pfn = calloc(nr_pages, sizeof(*pfn)), i, shown = 0;
+	struct damon_tried_region *regions = calloc(DAMON_MAX_NR_REGIONS, sizeof(*regions));
+	unsigned long *pfn = calloc(nr_pages, sizeof(*pfn));
+	unsigned long i, off = 0, chosen = 0, seen = 0, step;
+	const struct damon_tried_region *r;
+	unsigned long long pa;
+	int nr_regions = -1;
 
-	if (pfn)
-		pfns_of(buf, nr_pages, pfn);	/* left 0 if unreadable */
-	for (i = 0; i < nr_pages && shown < 8; i++) {
+	if (!pfn || !regions || pfns_of(buf, nr_pages, pfn))
+		TH_LOG("cannot read the pages' frame numbers");
+	else
+		nr_regions = damon_tried_regions(regions, DAMON_MAX_NR_REGIONS);
+	for (i = 0; i < nr_pages; i++) {
 		if (status[i] == node)
 			continue;
-		TH_LOG("page %lu (pfn %#lx) is on node %d", i, pfn ? pfn[i] : 0, status[i]);
-		shown++;
+		off++;
+		pa = pfn ? (unsigned long long)pfn[i] * getpagesize() : 0;
+		if (nr_regions > 0 && damon_region_of(regions, nr_regions, pa))
+			chosen++;
 	}
+	if (nr_regions >= 0)
+		TH_LOG("%lu pages off node %d, %lu of them in the %d regions the scheme chooses",
+		       off, node, chosen, nr_regions);
+	step = off > 8 ? off / 8 : 1;
+	for (i = 0; i < nr_pages && seen < step * 8; i++) {
+		if (status[i] == node || seen++ % step)
+			continue;
+		TH_LOG("page %lu (pfn %#lx) is on node %d", i, pfn ? pfn[i] : 0, status[i]);
+		if (nr_regions <= 0)
+			continue;
+		pa = (unsigned long long)pfn[i] * getpagesize();
+		r = damon_region_of(regions, nr_regions, pa);
+		if (r)
+			TH_LOG("  in a chosen region [%#llx, %#llx), nr_accesses %lld, age %lld",
+			       r->start, r->end, r->nr_accesses, r->age);
+	}
+	free(regions);
 	free(pfn);
 }
 

@@ -17,6 +17,7 @@
 #define DAMON_STATE		DAMON_ADMIN "kdamonds/0/state"
 #define DAMON_CTX		"kdamonds/0/contexts/0/"
 #define DAMON_SCHEME		DAMON_CTX "schemes/0/"
+#define TRIED_REGIONS		DAMON_ADMIN DAMON_SCHEME "tried_regions/"
 #define DAMON_ULONG_MAX		"18446744073709551615"
 /*
  * DAMON splits the watched range into at least this many regions, so none
@@ -208,6 +209,80 @@ static inline int damon_migration_stats(struct damon_scheme_stats *st)
 	st->tried = read_number(DAMON_ADMIN DAMON_SCHEME "stats/sz_tried");
 	st->applied = read_number(DAMON_ADMIN DAMON_SCHEME "stats/sz_applied");
 	return st->tried < 0 || st->applied < 0 ? -1 : 0;
+}
+
+/* A region the running scheme chose in one application: tried_regions/N/. */
+struct damon_tried_region {
+	unsigned long long start, end;	/* physical addresses */
+	long long nr_accesses, age;
+};
+
+/*
+ * Read up to @max of the regions recorded under the scheme's
+ * tried_regions directory into @r.  Their number, or -1 with a message.
+ */
+static inline int damon_read_tried_regions(struct damon_tried_region *r, int max)
+{
+	long long start, end;
+	char path[160];
+	int n;
+
+	for (n = 0; n < max; n++) {
+		snprintf(path, sizeof(path), TRIED_REGIONS "%d/start", n);
+		start = read_number(path);
+		if (start < 0)
+			break;
+		snprintf(path, sizeof(path), TRIED_REGIONS "%d/end", n);
+		end = read_number(path);
+		snprintf(path, sizeof(path), TRIED_REGIONS "%d/nr_accesses", n);
+		r[n].nr_accesses = read_number(path);
+		snprintf(path, sizeof(path), TRIED_REGIONS "%d/age", n);
+		r[n].age = read_number(path);
+		if (end < start) {
+			fprintf(stderr, "# cannot read %s\n", path);
+			return -1;
+		}
+		r[n].start = start;
+		r[n].end = end;
+	}
+	if (!n && read_number(TRIED_REGIONS "total_bytes") < 0) {
+		fprintf(stderr, "# cannot read %stotal_bytes\n", TRIED_REGIONS);
+		return -1;
+	}
+	return n;
+}
+
+/*
+ * The regions kdamond 0's scheme chooses when it next applies itself: ask
+ * DAMON to record them (the write returns once it has), then read up to
+ * @max of them into @r.  6.12 gives up recording after two aggregation
+ * intervals of wall time, and under emulation the scheme's next
+ * application often comes later (its interval counts samples, and
+ * sampling a thousand regions is slow there): an empty record is asked
+ * for again, 50 times at most.  Their number, or -1 with a message.
+ */
+static inline int damon_tried_regions(struct damon_tried_region *r, int max)
+{
+	int tries, n = 0;
+
+	for (tries = 0; tries < 50 && !n; tries++) {
+		if (damon_state("update_schemes_tried_regions"))
+			return -1;
+		n = damon_read_tried_regions(r, max);
+	}
+	return n;
+}
+
+/* The region of @r (@n of them) that holds physical address @addr, or NULL. */
+static inline const struct damon_tried_region *
+damon_region_of(const struct damon_tried_region *r, int n, unsigned long long addr)
+{
+	int i;
+
+	for (i = 0; i < n; i++)
+		if (addr >= r[i].start && addr < r[i].end)
+			return &r[i];
+	return NULL;
 }
 
 /*
