@@ -234,14 +234,14 @@ static inline int damon_read_tried_regions(struct damon_tried_region *r, int max
 			break;
 		snprintf(path, sizeof(path), TRIED_REGIONS "%d/end", n);
 		end = read_number(path);
-		snprintf(path, sizeof(path), TRIED_REGIONS "%d/nr_accesses", n);
-		r[n].nr_accesses = read_number(path);
-		snprintf(path, sizeof(path), TRIED_REGIONS "%d/age", n);
-		r[n].age = read_number(path);
 		if (end < start) {
 			fprintf(stderr, "# cannot read %s\n", path);
 			return -1;
 		}
+		snprintf(path, sizeof(path), TRIED_REGIONS "%d/nr_accesses", n);
+		r[n].nr_accesses = read_number(path);
+		snprintf(path, sizeof(path), TRIED_REGIONS "%d/age", n);
+		r[n].age = read_number(path);
 		r[n].start = start;
 		r[n].end = end;
 	}
